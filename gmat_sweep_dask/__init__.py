@@ -1,0 +1,36 @@
+"""gmat-sweep-dask: GMAT parameter sweeps and Monte Carlo dispersions as Dask graphs.
+
+Imports are lazy so ``gmat-sweep-dask --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "sweep": "gmat_sweep_dask.api",
+    "open_sweep": "gmat_sweep_dask.api",
+    "Sweep": "gmat_sweep_dask.runner",
+    "SweepResult": "gmat_sweep_dask.runner",
+    "Manifest": "gmat_sweep_dask.manifest",
+    "Grid": "gmat_sweep_dask.design",
+    "Samples": "gmat_sweep_dask.design",
+    "GmatSweepDaskError": "gmat_sweep_dask.errors",
+    "UsageError": "gmat_sweep_dask.errors",
+    "SpecError": "gmat_sweep_dask.errors",
+    "ScriptError": "gmat_sweep_dask.errors",
+    "SweepDirError": "gmat_sweep_dask.errors",
+    "SweepLockedError": "gmat_sweep_dask.errors",
+    "ManifestCorruptError": "gmat_sweep_dask.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gmat_sweep_dask' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -1,0 +1,191 @@
+"""The ``gmat-sweep-dask`` command line: run, show and resume sweeps.
+
+Exit codes: 0 every run ok; 1 some runs failed; 2 bad input (one line on stderr, nothing
+on disk changed); 130 interrupted (the manifest is intact; the hint says how to resume).
+Heavy imports happen inside the commands so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_FAILED_RUNS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library errors to one-line messages and the documented exit codes."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from gmat_sweep_dask.errors import UsageError
+
+        try:
+            return command(*args, **kwargs)
+        except UsageError as exc:
+            click.echo(f"gmat-sweep-dask: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            out = kwargs.get("out") or kwargs.get("sweep_dir")
+            hint = f"; resume with: gmat-sweep-dask resume {out}" if out else ""
+            click.echo(f"\ngmat-sweep-dask: interrupted, the manifest is intact{hint}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--scheduler", metavar="ADDRESS", help="Join an existing Dask scheduler."),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes of the LocalCluster started when no --scheduler is given "
+            "(default: one per core).",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            help="Dask retries of a batch whose worker died (default from dask.config: 2).",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar or cluster banner."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gmat-sweep-dask")
+def main() -> None:
+    """Run GMAT parameter sweeps as Dask graphs, record them durably, analyse them lazily."""
+
+
+@main.command()
+@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--grid",
+    "grid_tokens",
+    multiple=True,
+    metavar="NAME=SPEC",
+    help="A grid axis, repeatable (full factorial): NAME=LO:HI:COUNT, NAME=V1,V2,... "
+    "(quote values holding ':' or ',': NAME='01 Jan 2026 00:00:00.000'), or NAME=[JSON list].",
+)
+@click.option(
+    "--samples",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .csv or .parquet table: one row per run, one column per field.",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
+@click.option("--report", help="ReportFile counted in the summary when there are several.")
+@click.option("--keep-raw", is_flag=True, default=None, help="Keep GMAT's raw text outputs.")
+@_cluster_options
+@_handle_errors
+def run(
+    script: Path,
+    grid_tokens: tuple[str, ...],
+    samples: Path | None,
+    out: Path,
+    report: str | None,
+    keep_raw: bool | None,
+    scheduler: str | None,
+    workers: int | None,
+    retries: int | None,
+    quiet: bool,
+) -> None:
+    """Run SCRIPT once per point of the parameter space into --out.
+
+    \b
+    Examples:
+      gmat-sweep-dask run leo.script --grid 'Sat.SMA=7000:8000:20' \\
+          --grid 'Sat.ECC=0.001,0.01' --out runs/sma
+      gmat-sweep-dask run leo.script --samples table.csv --out runs/table
+    """
+    from gmat_sweep_dask.api import make_design
+    from gmat_sweep_dask.errors import SpecError
+    from gmat_sweep_dask.grammar import parse_axes
+    from gmat_sweep_dask.runner import Sweep
+
+    if samples is not None and grid_tokens:
+        raise SpecError("give either --grid or --samples, not both")
+    table = _read_table(samples) if samples is not None else None
+    axes = parse_axes(grid_tokens) if grid_tokens else None
+    if axes is None and table is None:
+        raise SpecError("give at least one --grid NAME=SPEC, or --samples FILE")
+    job = Sweep(script, make_design(grid=axes, samples=table), out, keep_raw=keep_raw)
+    result = job.run(scheduler=scheduler, workers=workers, progress=not quiet, retries=retries)
+    _finish(result, quiet)
+
+
+@main.command()
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--script",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run this copy of the script instead of the recorded path.",
+)
+@click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
+@_cluster_options
+@_handle_errors
+def resume(
+    sweep_dir: Path,
+    script: Path | None,
+    allow_script_drift: bool,
+    scheduler: str | None,
+    workers: int | None,
+    retries: int | None,
+    quiet: bool,
+) -> None:
+    """Run the runs of SWEEP_DIR that are failed or were never recorded."""
+    from gmat_sweep_dask.runner import Sweep
+
+    job = Sweep.from_manifest(sweep_dir, script=script, allow_script_drift=allow_script_drift)
+    result = job.run(scheduler=scheduler, workers=workers, progress=not quiet, retries=retries)
+    _finish(result, quiet)
+
+
+@main.command()
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option("--failed", is_flag=True, help="List failed runs with their error summaries.")
+@_handle_errors
+def show(sweep_dir: Path, failed: bool) -> None:
+    """Summarise SWEEP_DIR: runs per status, wall time, outputs (works while running)."""
+    from gmat_sweep_dask.summary import describe, failed_runs
+
+    click.echo(describe(sweep_dir))
+    if failed:
+        click.echo(failed_runs(sweep_dir))
+
+
+def _read_table(path: Path) -> Any:
+    import pandas as pd
+
+    from gmat_sweep_dask.errors import SpecError
+
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"--samples {str(path)!r}: cannot read it ({exc})") from None
+    raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
+
+
+def _finish(result: Any, quiet: bool) -> None:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items()))
+    total = sum(result.counts.values())
+    engine = " (GMAT stand-in engine)" if result.gmat.get("standin") else ""
+    click.echo(
+        f"{total} runs: {counts}; ran {result.executed} in {result.wall_s:.1f} s{engine} "
+        f"— output: {result.out}"
+    )
+    if result.failed:
+        sys.exit(EXIT_FAILED_RUNS)

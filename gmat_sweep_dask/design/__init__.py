@@ -1,0 +1,25 @@
+"""Parameter spaces (designs): which fields each run overrides, by ``run_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask.design.base import Design
+from gmat_sweep_dask.design.grid import Grid
+from gmat_sweep_dask.design.samples import Samples
+from gmat_sweep_dask.errors import SweepDirError
+
+_KINDS: dict[str, Any] = {Grid.kind: Grid, Samples.kind: Samples}
+
+
+def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
+    """Rebuild the design a manifest header describes."""
+    kind = header.get("kind")
+    if kind not in _KINDS:
+        raise SweepDirError(f"manifest: unknown design kind {kind!r}; known: {sorted(_KINDS)}")
+    return _KINDS[kind].from_header(header, sweep_dir)
+
+
+__all__ = ["Design", "Grid", "Samples", "design_from_header"]

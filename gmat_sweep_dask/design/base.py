@@ -1,0 +1,104 @@
+"""The contract every parameter space (design) fulfils.
+
+A design maps each ``run_id`` in ``0..n_runs-1`` to the GMAT field overrides of that
+run. It never materialises all runs: :meth:`Design.block` produces the overrides of a
+contiguous range of runs as a DataFrame, vectorised, so a 100,000-run sweep is streamed
+in blocks. A design serialises itself into the manifest header and is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gmat_sweep_dask.errors import SpecError
+
+
+class Design(ABC):
+    """A deterministic, indexable parameter space over dotted GMAT fields."""
+
+    kind: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def fields(self) -> tuple[str, ...]:
+        """The dotted GMAT fields each run overrides, in column order."""
+
+    @property
+    @abstractmethod
+    def n_runs(self) -> int:
+        """Number of runs; run ids are ``0..n_runs-1``."""
+
+    @abstractmethod
+    def block(self, start: int, stop: int) -> pd.DataFrame:
+        """Overrides of runs ``start..stop-1``: index ``run_id``, one column per field."""
+
+    @abstractmethod
+    def header(self) -> dict[str, Any]:
+        """JSON-able description for the manifest header; equal headers mean equal designs."""
+
+    def save(self, sweep_dir: Path) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Write any side files :meth:`header` refers to (none by default)."""
+
+    @property
+    def seed(self) -> int | None:
+        """The seed that makes the design reproducible, if it draws random numbers."""
+        return None
+
+    def overrides(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Overrides for each id in ``run_ids`` (native Python values, JSON-able)."""
+        if len(run_ids) == 0:
+            return []
+        ids = np.asarray(run_ids, dtype=np.int64)
+        lo, hi = int(ids.min()), int(ids.max()) + 1
+        if hi - lo <= 4 * len(ids):
+            frame = self.block(lo, hi).loc[ids]
+        else:
+            frame = pd.concat([self.block(int(i), int(i) + 1) for i in ids])
+        return [{k: native(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+    def iter_blocks(self, ids: Sequence[int], size: int = 4096) -> Iterator[pd.DataFrame]:
+        """Yield :meth:`block` frames covering the sorted ids in ``ids``."""
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            yield self.block(int(chunk[0]), int(chunk[-1]) + 1).loc[list(chunk)]
+
+
+def native(value: Any) -> Any:
+    """Convert numpy scalars to the Python value gmat-run and JSON expect."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def check_field_name(name: Any, *, where: str) -> str:
+    """Return ``name`` if it is a dotted GMAT path like ``Sat.SMA``; else raise SpecError."""
+    if not isinstance(name, str) or "." not in name:
+        raise SpecError(
+            f"{where}: field {name!r} is not a dotted GMAT path "
+            "(expected 'Resource.Field' or 'Variable.Value')"
+        )
+    parts = name.split(".")
+    if any(not p.strip() or p != p.strip() for p in parts):
+        raise SpecError(f"{where}: field {name!r} has an empty or padded path segment")
+    return name
+
+
+def check_value(value: Any, *, where: str) -> Any:
+    """Return ``value`` as a native scalar if it can be written to a GMAT field."""
+    value = native(value)
+    if isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(f"{where}: value {value!r} is not finite")
+        return value
+    raise SpecError(
+        f"{where}: value {value!r} of type {type(value).__name__} is not a number, string or bool"
+    )

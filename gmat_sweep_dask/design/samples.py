@@ -1,0 +1,84 @@
+"""An explicit table of runs: one DataFrame row per run, one column per field."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gmat_sweep_dask import layout
+from gmat_sweep_dask.design.base import Design, check_field_name, check_value
+from gmat_sweep_dask.errors import SpecError, SweepDirError
+
+
+class Samples(Design):
+    """Row ``i`` of ``table`` is run ``i``; the table is stored once in the sweep directory."""
+
+    kind: ClassVar[str] = "samples"
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        if not isinstance(table, pd.DataFrame):
+            raise SpecError(f"samples: expected a pandas DataFrame, got {type(table).__name__}")
+        if table.shape[0] == 0 or table.shape[1] == 0:
+            raise SpecError("samples: the table needs at least one row and one column")
+        if not table.columns.is_unique:
+            dup = table.columns[table.columns.duplicated()].tolist()
+            raise SpecError(f"samples: duplicate column(s) {dup}")
+        for name in table.columns:
+            check_field_name(name, where="samples")
+            column = table[name]
+            if column.isna().any():
+                row = int(column.isna().to_numpy().argmax())
+                raise SpecError(f"samples: column {name!r} has a missing value in row {row}")
+            if column.dtype == object:
+                for row, value in enumerate(column):
+                    check_value(value, where=f"samples {name} row {row}")
+        frame = table.reset_index(drop=True).copy()
+        frame.index.name = "run_id"
+        self._table = frame
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self._table.columns)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self._table)
+
+    def block(self, start: int, stop: int) -> pd.DataFrame:
+        return self._table.iloc[start:stop]
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": layout.SAMPLES, "content_sha256": _digest(self._table)}
+
+    def save(self, sweep_dir: Path) -> None:
+        path = sweep_dir / layout.SAMPLES
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(pa.Table.from_pandas(self._table, preserve_index=False), tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def from_header(cls, header: Mapping[str, Any], sweep_dir: Path) -> Samples:
+        """Read back the table saved by :meth:`save`, checking its content hash."""
+        path = sweep_dir / header["path"]
+        if not path.is_file():
+            raise SweepDirError(f"{path}: the sweep's sample table is missing")
+        samples = cls(pq.read_table(path).to_pandas())
+        if _digest(samples._table) != header["content_sha256"]:
+            raise SweepDirError(f"{path}: the sample table does not match the manifest's hash")
+        return samples
+
+
+def _digest(table: pd.DataFrame) -> str:
+    """Content hash of the table's column names and values (not of file bytes)."""
+    digest = hashlib.sha256(repr(list(table.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return digest.hexdigest()

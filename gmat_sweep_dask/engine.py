@@ -1,0 +1,124 @@
+"""One GMAT run through gmat-run, on whichever process calls it (a Dask worker).
+
+gmatpy holds process-global state, so runs in one process are serialised by a lock and
+gmat-run's own per-process bootstrap cache means GMAT starts once per worker process.
+A run never raises: GMAT errors, rejected overrides and unparsable outputs become a
+``failed`` :class:`RunResult` carrying the error text and the tail of GMAT's log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: (kind, name) of one GMAT output, e.g. ("report", "Positions").
+OutputKey = tuple[str, str]
+
+LOG_TAIL_LINES = 25
+_GMAT_LOCK = threading.Lock()
+
+
+@dataclass
+class RunResult:
+    """What one run produced: parsed output frames on success, error text on failure."""
+
+    run_id: int
+    status: str
+    started: float
+    ended: float
+    frames: dict[OutputKey, pd.DataFrame] = field(default_factory=dict)
+    error: str | None = None
+    log_tail: str | None = None
+
+
+def run_mission(
+    script: str, run_id: int, overrides: dict[str, Any], working_dir: Path | None
+) -> RunResult:
+    """Load ``script``, apply ``overrides``, run it and parse every output it wrote.
+
+    ``working_dir`` keeps GMAT's raw text outputs there; ``None`` uses a scratch
+    directory that is removed afterwards.
+    """
+    started = time.time()
+    scratch = None
+    if working_dir is None:
+        scratch = Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
+    try:
+        with _GMAT_LOCK:
+            frames = _run(script, overrides, working_dir or scratch)
+        return RunResult(run_id, "ok", started, time.time(), frames=frames)
+    except Exception as exc:  # any failure of this run is recorded, never raised
+        return RunResult(
+            run_id,
+            "failed",
+            started,
+            time.time(),
+            error=f"{type(exc).__name__}: {exc}",
+            log_tail=_log_tail(exc),
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(
+    script: str, overrides: dict[str, Any], working_dir: Path
+) -> dict[OutputKey, pd.DataFrame]:
+    from gmat_run import Mission
+
+    mission = Mission.load(script)
+    for path, value in overrides.items():
+        mission[path] = value
+    results = mission.run(working_dir=working_dir, overwrite=True)
+    frames: dict[OutputKey, pd.DataFrame] = {}
+    for kind, mapping in (
+        ("report", results.reports),
+        ("ephemeris", results.ephemerides),
+        ("contact", results.contacts),
+        ("solver", getattr(results, "solver_runs", {})),
+    ):
+        for name in mapping:
+            frames[(kind, name)] = mapping[name]
+    return frames
+
+
+def _log_tail(exc: BaseException) -> str | None:
+    log = getattr(exc, "log", None)
+    if not log:
+        return None
+    return "\n".join(str(log).rstrip().splitlines()[-LOG_TAIL_LINES:])
+
+
+def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
+    """Load ``script`` on this process and read each field; report problems, never raise.
+
+    Returns ``{"gmat": {...}, "errors": [...]}`` where each error names the field.
+    """
+    from gmat_run import Mission
+    from gmat_run.errors import GmatFieldError
+
+    try:
+        with _GMAT_LOCK:
+            mission = Mission.load(script)
+            errors = []
+            for path in fields:
+                try:
+                    mission[path]
+                except GmatFieldError as exc:
+                    errors.append(f"field {path!r}: {exc}")
+    except Exception as exc:
+        return {"gmat": None, "errors": [f"cannot load the script: {type(exc).__name__}: {exc}"]}
+    gmat = mission.gmat
+    info = {
+        "root": str(mission.install.root),
+        "version": mission.install.version,
+        "standin": bool(getattr(gmat, "__gmat_standin__", False)),
+    }
+    return {"gmat": info, "errors": errors}

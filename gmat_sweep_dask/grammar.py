@@ -1,0 +1,137 @@
+"""The CLI's mini-grammar for parameter axes.
+
+``--grid`` takes ``NAME=SPEC`` where SPEC is one of:
+
+* ``LO:HI:COUNT`` — ``COUNT`` evenly spaced values from ``LO`` to ``HI`` inclusive
+  (``Sat.SMA=7000:8000:11``);
+* ``V1,V2,...`` — explicit values; each is an int, a float, ``true``/``false`` or a bare
+  string, and a value quoted with ``'...'`` or ``"..."`` is a string taken verbatim, so
+  it may contain ``:`` or ``,`` (``Sat.Epoch='01 Jan 2026 00:00:00.000','02 Jan 2026
+  00:00:00.000'``);
+* ``[...]`` — a JSON list (``Sat.Epoch=["01 Jan 2026 00:00:00.000"]``).
+
+Every error is a :class:`~gmat_sweep_dask.errors.SpecError` naming the offending token.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from gmat_sweep_dask.design.base import check_field_name, check_value
+from gmat_sweep_dask.errors import SpecError
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_LINSPACE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*:\s*(\d+)\s*$")
+
+
+def parse_axes(tokens: Iterable[str], option: str = "--grid") -> dict[str, list[Any]]:
+    """Parse repeated ``NAME=SPEC`` tokens into an ordered ``{field: values}`` mapping."""
+    axes: dict[str, list[Any]] = {}
+    for token in tokens:
+        name, values = parse_axis(token, option)
+        if name in axes:
+            raise SpecError(f"{option} {token!r}: field {name!r} is given twice")
+        axes[name] = values
+    return axes
+
+
+def parse_axis(token: str, option: str = "--grid") -> tuple[str, list[Any]]:
+    """Parse one ``NAME=SPEC`` token."""
+    name, sep, spec = token.partition("=")
+    name = name.strip()
+    where = f"{option} {token!r}"
+    if not sep or not name:
+        raise SpecError(f"{where}: expected NAME=VALUES, e.g. Sat.SMA=7000:8000:11")
+    check_field_name(name, where=where)
+    if not spec.strip():
+        raise SpecError(f"{where}: no values after '='")
+    stripped = spec.strip()
+    if stripped.startswith("["):
+        return name, _json_values(stripped, where)
+    match = _LINSPACE.match(stripped)
+    if match:
+        return name, _linspace(match, where)
+    return name, [_scalar(part, where) for part in _split(stripped, where)]
+
+
+def _linspace(match: re.Match[str], where: str) -> list[float]:
+    lo, hi, count = float(match[1]), float(match[2]), int(match[3])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise SpecError(f"{where}: bounds must be finite")
+    if count < 1 or (count == 1 and lo != hi):
+        raise SpecError(f"{where}: COUNT must be >= 2 (got {count}) in LO:HI:COUNT")
+    return [float(v) for v in np.linspace(lo, hi, count)]
+
+
+def _json_values(spec: str, where: str) -> list[Any]:
+    try:
+        values = json.loads(spec)
+    except ValueError as exc:
+        raise SpecError(f"{where}: not a valid JSON list ({exc})") from None
+    if not isinstance(values, list) or not values:
+        raise SpecError(f"{where}: expected a non-empty JSON list")
+    return [check_value(v, where=where) for v in values]
+
+
+def _split(spec: str, where: str) -> list[tuple[str, bool]]:
+    """Split on commas outside quotes; each part is (text, was_quoted)."""
+    parts: list[tuple[str, bool]] = []
+    buf: list[str] = []
+    quote: str | None = None
+    quoted = False
+    for char in spec:
+        if quote:
+            if char == quote:
+                quote = None
+            else:
+                buf.append(char)
+        elif char in "'\"":
+            if "".join(buf).strip():
+                raise SpecError(f"{where}: a quote must start a value ({''.join(buf)!r}...)")
+            buf, quote, quoted = [], char, True
+        elif char == ",":
+            parts.append(_finish(buf, quoted, where))
+            buf, quoted = [], False
+        else:
+            if quoted and char.strip():
+                raise SpecError(f"{where}: text after a closing quote")
+            buf.append(char)
+    if quote:
+        raise SpecError(f"{where}: unterminated quote {quote}")
+    parts.append(_finish(buf, quoted, where))
+    return parts
+
+
+def _finish(buf: list[str], quoted: bool, where: str) -> tuple[str, bool]:
+    text = "".join(buf)
+    if not quoted:
+        text = text.strip()
+        if not text:
+            raise SpecError(f"{where}: empty value in the list")
+    return text, quoted
+
+
+def _scalar(part: tuple[str, bool], where: str) -> Any:
+    text, quoted = part
+    if quoted:
+        return text
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for cast in (int, float):
+        try:
+            return check_value(cast(text), where=where)
+        except ValueError as exc:
+            if isinstance(exc, SpecError):
+                raise
+    if ":" in text:
+        raise SpecError(
+            f"{where}: value {text!r} contains ':' but is not LO:HI:COUNT; "
+            "quote it ('...') or give a JSON list"
+        )
+    return text

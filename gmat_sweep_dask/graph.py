@@ -1,0 +1,147 @@
+"""Turn a sweep's pending runs into Dask tasks and keep the cluster busy.
+
+Runs are grouped into batches by *guided self-scheduling*: a batch holds
+``remaining / (guide × workers)`` runs, capped so that one task lasts about
+``target_task_seconds`` once run times are known (the first tasks hold one run each).
+Batches therefore start large and shrink to single runs near the end, so no worker idles
+behind a straggler. Tasks are submitted through a sliding window of
+``window_per_worker × workers`` futures: the scheduler always has work queued, but a
+100,000-run sweep never holds 100,000 futures.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from distributed import Client, Future, as_completed
+
+from gmat_sweep_dask.task import Batch, run_batch
+
+GUIDE = 4
+_WORKER_POLL_S = 1.0
+
+
+@dataclass
+class BatchPlanner:
+    """Hands out contiguous slices of ``pending`` sized by guided self-scheduling."""
+
+    pending: Sequence[int]
+    target_task_seconds: float = 0.5
+    max_batch_runs: int = 256
+    position: int = 0
+    run_seconds: float | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Runs not yet handed out."""
+        return len(self.pending) - self.position
+
+    def next_batch(self, workers: int) -> Sequence[int] | None:
+        """The next run ids to submit as one task, or None when all are handed out."""
+        if self.remaining <= 0:
+            return None
+        size = math.ceil(self.remaining / (GUIDE * max(1, workers)))
+        if self.run_seconds is None:
+            cap = 1
+        else:
+            cap = int(self.target_task_seconds / max(self.run_seconds, 1e-6))
+        size = max(1, min(size, cap, self.max_batch_runs))
+        ids = self.pending[self.position : self.position + size]
+        self.position += size
+        return ids
+
+    def observe(self, runs: int, seconds: float) -> None:
+        """Fold a finished task's per-run time into the estimate (moving average)."""
+        if runs <= 0:
+            return
+        per_run = seconds / runs
+        if self.run_seconds is None:
+            self.run_seconds = per_run
+        else:
+            self.run_seconds = 0.7 * self.run_seconds + 0.3 * per_run
+
+
+@dataclass
+class Executor:
+    """Submits batches through a sliding window and reports outcomes as they arrive."""
+
+    client: Client
+    planner: BatchPlanner
+    make_batch: Callable[[Sequence[int]], Batch]
+    on_outcomes: Callable[[list[dict[str, Any]]], None]
+    retries: int = 2
+    window_per_worker: int = 2
+    _inflight: dict[str, Batch] = field(default_factory=dict)
+    _workers: int = 1
+    _polled: float = 0.0
+
+    def run(self) -> None:
+        """Run every pending run; returns when all outcomes were handed to ``on_outcomes``.
+
+        On any exception (Ctrl-C included) the tasks still queued are cancelled before
+        the exception propagates; outcomes already delivered stay delivered.
+        """
+        completed = as_completed(with_results=True, raise_errors=False)
+        try:
+            self._fill(completed)
+            for future, result in completed:
+                batch = self._inflight.pop(future.key)
+                outcomes = result if future.status == "finished" else self._lost(batch, future)
+                self.planner.observe(len(outcomes), sum(o["duration_s"] for o in outcomes))
+                self.on_outcomes(outcomes)
+                self._fill(completed)
+        except BaseException:
+            self.client.cancel(list(completed.futures), force=True)
+            raise
+
+    def _fill(self, completed: as_completed) -> None:
+        window = self.window_per_worker * self._worker_count()
+        while len(self._inflight) < max(window, 2):
+            ids = self.planner.next_batch(self._workers)
+            if ids is None:
+                return
+            batch = self.make_batch(ids)
+            future = self.client.submit(
+                run_batch,
+                batch,
+                key=f"gmat-run-{ids[0]}-{len(ids)}-{time.monotonic_ns()}",
+                pure=False,
+                retries=self.retries,
+            )
+            self._inflight[future.key] = batch
+            completed.add(future)
+
+    def _worker_count(self) -> int:
+        now = time.monotonic()
+        if now - self._polled > _WORKER_POLL_S:
+            self._workers = max(1, sum(self.client.nthreads().values()))
+            self._polled = now
+        return self._workers
+
+    @staticmethod
+    def _lost(batch: Batch, future: Future) -> list[dict[str, Any]]:
+        """Failed outcomes for a batch whose task itself died (after Dask's retries)."""
+        try:
+            error = future.exception()
+            text = f"task failed: {type(error).__name__}: {error}"
+        except Exception as exc:  # cancelled futures raise on .exception()
+            text = f"task failed: {type(exc).__name__}: {exc}"
+        return [
+            {
+                "run_id": run_id,
+                "status": "failed",
+                "overrides": dict(overrides),
+                "outputs": {},
+                "started": None,
+                "ended": None,
+                "duration_s": 0.0,
+                "worker": None,
+                "error": text,
+                "log_tail": None,
+            }
+            for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
+        ]

@@ -1,0 +1,215 @@
+"""The sweep manifest: a JSON Lines file, written only by the client.
+
+Line 1 is the header (schema version, script hash, versions, design, run count, seed).
+Every further line is one run entry, appended as its result arrives; each append is
+flushed and fsync'd. Readers tolerate a torn final line (a write cut short by a crash)
+and fold several entries of one ``run_id`` last-wins. A corrupt line anywhere else is an
+error naming ``path:line``; loading never modifies the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
+
+SCHEMA_VERSION = 1
+MAGIC = "gmat-sweep-dask manifest"
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass
+class Manifest:
+    """An in-memory view of a manifest file: its header and latest entry per run."""
+
+    path: Path
+    header: dict[str, Any]
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    valid_bytes: int = 0
+    torn: bool = False
+    unterminated: bool = False
+
+    @property
+    def run_count(self) -> int:
+        """Number of runs the sweep's design defines."""
+        return int(self.header["run_count"])
+
+    def status_counts(self) -> dict[str, int]:
+        """Runs per status, with never-recorded runs counted as ``missing``."""
+        counts: dict[str, int] = {}
+        for entry in self.entries.values():
+            counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        missing = self.run_count - sum(counts.values())
+        if missing:
+            counts["missing"] = missing
+        return counts
+
+    def pending_ids(self) -> list[int]:
+        """Ids whose latest entry is not ``ok`` plus ids never recorded, ascending."""
+        return [
+            run_id
+            for run_id in range(self.run_count)
+            if self.entries.get(run_id, {}).get("status") != OK
+        ]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Manifest:
+        """Parse ``path``; a torn final line is dropped, any other bad line raises.
+
+        Raises:
+            SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
+            ManifestCorruptError: a non-final line is not a valid record (``path:line``).
+        """
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise SweepDirError(f"{path}: no manifest here (is this a sweep directory?)") from None
+        except OSError as exc:
+            raise SweepDirError(f"{path}: cannot read the manifest: {exc.strerror}") from exc
+        lines = data.split(b"\n")
+        complete, tail = lines[:-1], lines[-1]
+        torn = bool(tail)
+        valid_bytes = len(data) - len(tail)
+        if not complete:
+            if torn:
+                raise ManifestCorruptError(path, 1, "the header line is incomplete")
+            raise SweepDirError(f"{path}: the manifest is empty")
+        header = _parse(path, 1, complete[0])
+        _check_header(path, header)
+        entries: dict[int, dict[str, Any]] = {}
+        for number, raw in enumerate(complete[1:], start=2):
+            if not raw.strip():
+                continue
+            entry = _parse(path, number, raw)
+            _check_entry(path, number, entry, int(header["run_count"]))
+            entries[entry["run_id"]] = entry
+        unterminated = False
+        if torn:
+            # a complete record whose newline never reached the disk still counts
+            try:
+                entry = json.loads(tail)
+                _check_entry(path, len(lines), entry, int(header["run_count"]))
+            except (ValueError, TypeError, ManifestCorruptError):
+                pass
+            else:
+                entries[entry["run_id"]] = entry
+                torn, unterminated = False, True
+        return cls(path, header, entries, valid_bytes, torn, unterminated)
+
+
+def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise ManifestCorruptError(path, number, "not a JSON object")
+    return record
+
+
+def _check_header(path: Path, header: Mapping[str, Any]) -> None:
+    if header.get("format") != MAGIC:
+        raise ManifestCorruptError(path, 1, "not a gmat-sweep-dask manifest header")
+    version = header.get("schema_version")
+    if not isinstance(version, int) or version < 1:
+        raise ManifestCorruptError(path, 1, f"bad schema_version {version!r}")
+    if version > SCHEMA_VERSION:
+        raise SweepDirError(
+            f"{path}: manifest schema version {version} is newer than this "
+            f"gmat-sweep-dask understands ({SCHEMA_VERSION}); upgrade gmat-sweep-dask"
+        )
+    count = header.get("run_count")
+    if not isinstance(count, int) or count < 0:
+        raise ManifestCorruptError(path, 1, f"bad run_count {count!r}")
+
+
+def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: int) -> None:
+    run_id = entry.get("run_id")
+    if not isinstance(run_id, int) or isinstance(run_id, bool) or not 0 <= run_id < run_count:
+        raise ManifestCorruptError(path, number, f"run_id {run_id!r} outside 0..{run_count - 1}")
+    if entry.get("status") not in (OK, FAILED):
+        raise ManifestCorruptError(path, number, f"unknown status {entry.get('status')!r}")
+
+
+def encode(record: Mapping[str, Any]) -> bytes:
+    """One manifest line: compact JSON, sorted keys, newline-terminated."""
+    return (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+class ManifestWriter:
+    """Append-only writer; every :meth:`append` is flushed and fsync'd before returning."""
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = path
+        self._fsync = fsync
+        self._file = open(path, "ab")  # noqa: SIM115 - held open for the sweep's lifetime
+
+    @classmethod
+    def create(cls, path: Path, header: Mapping[str, Any], *, fsync: bool = True) -> ManifestWriter:
+        """Write a new manifest holding only ``header``; refuses to replace an existing one."""
+        tmp = path.with_name(path.name + ".new")
+        with open(tmp, "wb") as handle:
+            handle.write(encode(header))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise SweepDirError(f"{path}: a manifest already exists") from None
+        finally:
+            tmp.unlink()
+        _fsync_dir(path.parent)
+        return cls(path, fsync=fsync)
+
+    @classmethod
+    def reopen(cls, manifest: Manifest, *, fsync: bool = True) -> ManifestWriter:
+        """Append to a loaded manifest, first repairing its tail.
+
+        A torn final line is cut off (truncate to the last complete line, fsync); a
+        complete final record that lacks its newline gets one.
+        """
+        if manifest.torn:
+            with open(manifest.path, "r+b") as handle:
+                handle.truncate(manifest.valid_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+        writer = cls(manifest.path, fsync=fsync)
+        if manifest.unterminated:
+            writer._file.write(b"\n")
+            writer._file.flush()
+        return writer
+
+    def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Append ``entries`` as one write; durable on disk when this returns."""
+        payload = b"".join(encode(e) for e in entries)
+        if not payload:
+            return
+        self._file.write(payload)
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Flush, fsync and close the file."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

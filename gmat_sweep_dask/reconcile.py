@@ -1,0 +1,51 @@
+"""Fold batches that finished on workers but never reached the manifest back into it.
+
+Workers write a commit record per batch (``data/_outcomes/<tag>.json``) after its Parquet
+files. The client deletes the record once the batch's entries are in the manifest, so a
+record still present means the driver died in between. Reconciling appends the entries of
+such runs (when the manifest does not already hold an ok entry for them and their output
+files exist) and removes the record. Nothing completed is redone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask import layout
+from gmat_sweep_dask import manifest as mf
+
+
+def reconcile(manifest: mf.Manifest, writer: mf.ManifestWriter) -> int:
+    """Append unrecorded outcomes found in commit records; return how many were added."""
+    sweep_dir = manifest.path.parent
+    added = 0
+    for record in sorted((sweep_dir / layout.OUTCOMES).glob("[!.]*.json")):
+        outcomes = _read(record)
+        fresh = [o for o in outcomes if _wanted(manifest, sweep_dir, o)]
+        writer.append(fresh)
+        for outcome in fresh:
+            manifest.entries[outcome["run_id"]] = outcome
+        added += len(fresh)
+        record.unlink()
+    return added
+
+
+def _read(record: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [o for o in data if isinstance(o, dict)] if isinstance(data, list) else []
+
+
+def _wanted(manifest: mf.Manifest, sweep_dir: Path, outcome: dict[str, Any]) -> bool:
+    run_id = outcome.get("run_id")
+    if not isinstance(run_id, int) or not 0 <= run_id < manifest.run_count:
+        return False
+    if manifest.entries.get(run_id, {}).get("status") == mf.OK:
+        return False
+    if run_id in manifest.entries and outcome.get("status") != mf.OK:
+        return False
+    return all((sweep_dir / loc["path"]).is_file() for loc in outcome.get("outputs", {}).values())

@@ -1,0 +1,256 @@
+"""A sweep bound to its directory: create or reopen it, run what is pending, record it.
+
+:class:`Sweep` is the orchestration layer: it validates the request, checks the script on
+a worker before anything is written, takes the directory lock, writes the manifest header,
+folds in finished-but-unrecorded batches, and drives :class:`~gmat_sweep_dask.graph.Executor`,
+appending one manifest entry per run as results arrive.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+from distributed import Client
+
+from gmat_sweep_dask import config, frames, layout
+from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.cluster import connect
+from gmat_sweep_dask.design import Design, design_from_header
+from gmat_sweep_dask.engine import check_mission
+from gmat_sweep_dask.errors import ScriptError, SweepDirError
+from gmat_sweep_dask.graph import BatchPlanner, Executor
+from gmat_sweep_dask.interrupts import guard
+from gmat_sweep_dask.lock import SweepLock
+from gmat_sweep_dask.progress import Progress
+from gmat_sweep_dask.reconcile import reconcile
+from gmat_sweep_dask.script import canonical_sha256, resolve_script
+from gmat_sweep_dask.task import Batch
+
+
+@dataclass
+class SweepResult:
+    """Counts after a sweep ran: runs per status, wall time of this call, where it lives."""
+
+    out: Path
+    counts: dict[str, int]
+    wall_s: float
+    executed: int
+    gmat: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        """Runs whose latest entry is failed or that were never recorded."""
+        return sum(v for k, v in self.counts.items() if k != mf.OK)
+
+
+class Sweep:
+    """A parameter sweep of one GMAT script into one output directory."""
+
+    def __init__(
+        self, script: str | Path, design: Design, out: str | Path, *, keep_raw: bool | None = None
+    ) -> None:
+        self.script = resolve_script(script)
+        self.design = design
+        self.out = Path(out).expanduser().resolve()
+        self.keep_raw = bool(config.get("keep-raw", keep_raw))
+        self.manifest: mf.Manifest | None = None
+
+    @classmethod
+    def from_manifest(
+        cls,
+        out: str | Path,
+        *,
+        script: str | Path | None = None,
+        allow_script_drift: bool = False,
+    ) -> Sweep:
+        """Reopen the sweep recorded in ``out`` (a sweep directory or its manifest file).
+
+        The design is rebuilt from the manifest header. The script is the recorded path
+        unless ``script`` is given; its canonical SHA-256 must match the recorded one.
+
+        Raises:
+            ScriptError: the script changed (both hashes shown) and drift is not allowed.
+        """
+        path = Path(out).expanduser()
+        sweep_dir = path.parent if path.name == layout.MANIFEST else path
+        manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
+        header = manifest.header
+        design = design_from_header(header["design"], sweep_dir.resolve())
+        sweep = cls(script or header["script"], design, sweep_dir, keep_raw=header["keep_raw"])
+        recorded, current = header["script_sha256"], canonical_sha256(sweep.script)
+        if recorded != current and not allow_script_drift:
+            raise ScriptError(
+                f"script {sweep.script} changed since the sweep started "
+                f"(recorded sha256 {recorded}, now {current}); "
+                "pass allow_script_drift=True / --allow-script-drift to run it anyway"
+            )
+        sweep.manifest = manifest
+        return sweep
+
+    def run(
+        self,
+        client: Client | None = None,
+        *,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        progress: bool = True,
+        retries: int | None = None,
+    ) -> SweepResult:
+        """Run every run not yet recorded as ok, appending manifest entries as they finish.
+
+        Nothing is written before the script and every swept field were checked on a
+        worker. Returns the counts of the whole sweep after this call.
+
+        Raises:
+            ScriptError: a worker cannot load the script or a swept field does not exist.
+            SweepDirError: ``out`` holds another sweep, or cannot be written.
+            SweepLockedError: another live driver is running this sweep.
+        """
+        start = time.monotonic()
+        existing = self._existing_manifest()
+        with connect(client, scheduler=scheduler, workers=workers, announce=progress) as active:
+            gmat = self._check_on_worker(active)
+            self._make_dir()
+            with SweepLock(self.out), guard() as interrupts:
+                manifest, writer = self._open(existing, gmat)
+                try:
+                    reconcile(manifest, writer)
+                    pending = manifest.pending_ids()
+                    bar = Progress(len(pending), enabled=progress)
+
+                    def record(outcomes: list[dict[str, Any]]) -> None:
+                        with interrupts.critical():
+                            writer.append(outcomes)
+                            for outcome in outcomes:
+                                manifest.entries[outcome["run_id"]] = outcome
+                            _drop_commit_records(self.out, outcomes)
+                        bar.update([o["status"] for o in outcomes])
+
+                    Executor(
+                        active,
+                        BatchPlanner(
+                            pending,
+                            target_task_seconds=config.get("target-task-seconds"),
+                            max_batch_runs=config.get("max-batch-runs"),
+                        ),
+                        self._make_batch,
+                        record,
+                        retries=config.get("retries", retries),
+                        window_per_worker=config.get("window-per-worker"),
+                    ).run()
+                    bar.close()
+                finally:
+                    writer.close()
+        self.manifest = manifest
+        counts = manifest.status_counts()
+        return SweepResult(self.out, counts, time.monotonic() - start, len(pending), gmat)
+
+    def frame(self, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
+        """The lazy frame of one output (see :func:`gmat_sweep_dask.frames.open_frame`)."""
+        manifest = self.manifest or mf.Manifest.load(self.out / layout.MANIFEST)
+        return frames.open_frame(manifest, self.design, kind=kind, name=report)
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _existing_manifest(self) -> mf.Manifest | None:
+        """The manifest already in ``out`` if it records this very sweep; else None."""
+        path = self.out / layout.MANIFEST
+        if not path.exists():
+            if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+                raise SweepDirError(
+                    f"output directory {self.out} exists and is not an empty directory "
+                    "or a sweep directory"
+                )
+            return None
+        manifest = mf.Manifest.load(path)
+        header = manifest.header
+        sha = canonical_sha256(self.script)
+        if header["script_sha256"] != sha or header["design"] != self.design.header():
+            raise SweepDirError(
+                f"output directory {self.out} holds a different sweep "
+                f"(script {header['script']}, {header['run_count']} runs); "
+                "choose another output directory, or resume that sweep"
+            )
+        return manifest
+
+    def _check_on_worker(self, client: Client) -> dict[str, Any]:
+        """Load the script and read every swept field on one worker; raise on problems."""
+        fields = list(self.design.fields)
+        report = client.submit(check_mission, str(self.script), fields, pure=False).result()
+        if report["errors"]:
+            raise ScriptError(f"{self.script.name}: " + "; ".join(report["errors"]))
+        return report["gmat"]
+
+    def _make_dir(self) -> None:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SweepDirError(f"cannot create {self.out}: {exc.strerror}") from exc
+
+    def _open(
+        self, existing: mf.Manifest | None, gmat: dict[str, Any]
+    ) -> tuple[mf.Manifest, mf.ManifestWriter]:
+        fsync = bool(config.get("fsync"))
+        path = self.out / layout.MANIFEST
+        if existing is None and not path.exists():
+            self.design.save(self.out)
+            header = self._header(gmat)
+            writer = mf.ManifestWriter.create(path, header, fsync=fsync)
+            return mf.Manifest(path, header), writer
+        manifest = mf.Manifest.load(path)  # reread under the lock
+        return manifest, mf.ManifestWriter.reopen(manifest, fsync=fsync)
+
+    def _header(self, gmat: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "format": mf.MAGIC,
+            "schema_version": mf.SCHEMA_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "script": str(self.script),
+            "script_sha256": canonical_sha256(self.script),
+            "design": self.design.header(),
+            "run_count": self.design.n_runs,
+            "seed": self.design.seed,
+            "keep_raw": self.keep_raw,
+            "gmat": gmat,
+            "versions": _versions(gmat),
+        }
+
+    def _make_batch(self, run_ids: Any) -> Batch:
+        ids = tuple(int(i) for i in run_ids)
+        return Batch(
+            sweep_dir=str(self.out),
+            script=str(self.script),
+            run_ids=ids,
+            overrides=tuple(self.design.overrides(ids)),
+            keep_raw=self.keep_raw,
+        )
+
+
+def _drop_commit_records(sweep_dir: Path, outcomes: list[dict[str, Any]]) -> None:
+    """Remove the worker commit records of batches now durable in the manifest."""
+    for tag in {o.get("batch") for o in outcomes if o.get("batch")}:
+        (sweep_dir / layout.OUTCOMES / f"{tag}.json").unlink(missing_ok=True)
+
+
+def _versions(gmat: dict[str, Any]) -> dict[str, str | None]:
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "gmat_sweep_dask": version("gmat-sweep-dask"),
+        "gmat_run": version("gmat-run"),
+        "gmat": gmat.get("version"),
+        "dask": version("dask"),
+        "distributed": version("distributed"),
+        "python": platform.python_version(),
+    }

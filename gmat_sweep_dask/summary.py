@@ -1,0 +1,60 @@
+"""Plain-text summaries of a sweep directory, read from its manifest only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from gmat_sweep_dask import layout
+from gmat_sweep_dask import manifest as mf
+
+
+def _load(sweep_dir: Path) -> mf.Manifest:
+    path = Path(sweep_dir)
+    return mf.Manifest.load(path if path.name == layout.MANIFEST else path / layout.MANIFEST)
+
+
+def describe(sweep_dir: Path) -> str:
+    """Counts per status, wall time (first start to last end), script, design, outputs."""
+    manifest = _load(sweep_dir)
+    header = manifest.header
+    counts = manifest.status_counts()
+    starts = [e["started"] for e in manifest.entries.values() if e.get("started")]
+    ends = [e["ended"] for e in manifest.entries.values() if e.get("ended")]
+    wall = "-"
+    if starts and ends:
+        seconds = datetime.fromisoformat(max(ends)) - datetime.fromisoformat(min(starts))
+        wall = f"{seconds.total_seconds():.1f} s"
+    outputs = sorted({k for e in manifest.entries.values() for k in e.get("outputs", {})})
+    design = header["design"]
+    fields = [a[0] for a in design.get("axes", [])] or design.get("fields", [])
+    gmat = header.get("gmat") or {}
+    engine = "GMAT stand-in engine" if gmat.get("standin") else f"GMAT {gmat.get('version')}"
+    lines = [
+        f"sweep:    {manifest.path.parent}",
+        f"script:   {header['script']} (sha256 {header['script_sha256'][:12]}...)",
+        f"design:   {design['kind']}, {header['run_count']} runs"
+        + (f" over {', '.join(fields)}" if fields else ""),
+        f"engine:   {engine}",
+        "status:   " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        f"wall:     {wall}",
+        f"outputs:  {', '.join(outputs) or '-'}",
+    ]
+    if manifest.torn:
+        lines.append(
+            "note:     the manifest's last line is torn (a crash mid-write); resume repairs it"
+        )
+    return "\n".join(lines)
+
+
+def failed_runs(sweep_dir: Path) -> str:
+    """One line per failed run: id, overrides and the first line of its error."""
+    manifest = _load(sweep_dir)
+    lines = []
+    for run_id in sorted(manifest.entries):
+        entry = manifest.entries[run_id]
+        if entry["status"] != mf.FAILED:
+            continue
+        error = (entry.get("error") or "").strip().splitlines()
+        lines.append(f"run {run_id} {entry.get('overrides')}: {error[0] if error else '?'}")
+    return "\n".join(lines) if lines else "no failed runs"

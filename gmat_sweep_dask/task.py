@@ -1,0 +1,103 @@
+"""The Dask task: run a batch of GMAT runs on a worker and persist their outputs.
+
+A batch is a few runs executed one after another in one task (tiny runs amortise Dask's
+per-task cost). Its outputs are written as one Parquet file per GMAT output, then a
+commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
+commit record exists is durable even if the client never heard of it. The task returns
+one outcome dict per run, which the client appends to the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask import layout, outputs
+from gmat_sweep_dask.engine import RunResult, run_mission
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Everything a worker needs to run some runs of a sweep (small and picklable)."""
+
+    sweep_dir: str
+    script: str
+    run_ids: tuple[int, ...]
+    overrides: tuple[dict[str, Any], ...]
+    keep_raw: bool = False
+
+
+def run_batch(batch: Batch) -> list[dict[str, Any]]:
+    """Run every run of ``batch``, write its outputs, return one outcome per run."""
+    sweep_dir = Path(batch.sweep_dir)
+    results: list[RunResult] = []
+    for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True):
+        working_dir = layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None
+        results.append(run_mission(batch.script, run_id, dict(overrides), working_dir))
+    tag = outputs.batch_tag(batch.run_ids[0])
+    locations = _write_outputs(sweep_dir, results, tag)
+    worker = _worker_name()
+    outcomes = [
+        _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag)
+        for result, overrides in zip(results, batch.overrides, strict=True)
+    ]
+    outputs.write_outcomes(sweep_dir, tag, outcomes)
+    return outcomes
+
+
+def _write_outputs(
+    sweep_dir: Path, results: list[RunResult], tag: str
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """Write each output of the batch's ok runs; map run_id → {"kind/name": {path, rows}}."""
+    grouped: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+    for result in results:
+        if result.status != "ok":
+            continue
+        for (kind, name), frame in result.frames.items():
+            grouped.setdefault((kind, name), []).append(
+                (result.run_id, outputs.normalise(kind, frame, result.run_id))
+            )
+    locations: dict[int, dict[str, dict[str, Any]]] = {}
+    for (kind, name), runs in grouped.items():
+        path = outputs.write_batch(sweep_dir, kind, name, [table for _, table in runs], tag)
+        for run_id, (table, _) in runs:
+            locations.setdefault(run_id, {})[f"{kind}/{name}"] = {
+                "path": path,
+                "rows": table.num_rows,
+            }
+    return locations
+
+
+def _outcome(
+    result: RunResult, overrides: dict[str, Any], locations: dict[str, Any], worker: str, tag: str
+) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "batch": tag,
+        "status": result.status,
+        "overrides": dict(overrides),
+        "outputs": locations,
+        "started": _iso(result.started),
+        "ended": _iso(result.ended),
+        "duration_s": round(result.ended - result.started, 6),
+        "worker": worker,
+        "error": result.error,
+        "log_tail": result.log_tail,
+    }
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"

@@ -1,0 +1,96 @@
+"""Designs: run numbering, streaming blocks, validation, header round trips."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gmat_sweep_dask.design import Grid, Samples, design_from_header
+from gmat_sweep_dask.errors import SpecError
+
+
+def test_grid_numbers_runs_like_itertools_product_last_axis_fastest() -> None:
+    axes = {"Sat.SMA": [7000, 7100, 7200], "Sat.ECC": [0.001, 0.01], "Sat.Epoch": ["a", "b"]}
+    grid = Grid(axes)
+    expected = list(itertools.product(*axes.values()))
+    block = grid.block(0, grid.n_runs)
+    assert grid.n_runs == 12
+    assert list(block.index) == list(range(12))
+    assert [tuple(row) for row in block.itertuples(index=False)] == expected
+    assert grid.overrides([5, 0]) == [dict(zip(axes, expected[5])), dict(zip(axes, expected[0]))]
+
+
+def test_grid_block_of_a_huge_grid_is_cheap_and_exact() -> None:
+    grid = Grid({f"Sat.F{i}": list(range(100)) for i in range(6)})  # 10^12 runs
+    assert grid.n_runs == 10**12
+    block = grid.block(10**12 - 3, 10**12)
+    assert block.shape == (3, 6)
+    assert block.iloc[-1].tolist() == [99] * 6
+    assert block.iloc[0].tolist() == [99, 99, 99, 99, 99, 97]
+
+
+def test_grid_keeps_value_types() -> None:
+    block = Grid({"Sat.SMA": [7000, 7100.5], "V.Value": [1, 2], "Sat.Flag": [True]}).block(0, 4)
+    assert block["Sat.SMA"].dtype == np.float64
+    assert block["V.Value"].dtype == np.int64
+    assert block["Sat.Flag"].dtype == bool
+
+
+@pytest.mark.parametrize(
+    ("axes", "needle"),
+    [
+        ({}, "at least one field"),
+        ({"SMA": [1]}, "'SMA'"),
+        ({"Sat.SMA": []}, "no values"),
+        ({"Sat.SMA": [float("nan")]}, "not finite"),
+        ({"Sat.SMA": "7000"}, "must be a list"),
+        ({"Sat..SMA": [1]}, "empty"),
+        ({"Sat.SMA": [None]}, "None"),
+    ],
+)
+def test_grid_rejects_bad_axes_naming_the_value(axes: dict, needle: str) -> None:
+    with pytest.raises(SpecError, match=needle.replace(".", r"\.")):
+        Grid(axes)
+
+
+def test_grid_header_round_trip(tmp_path) -> None:
+    grid = Grid({"Sat.SMA": [7000.0, 7100.0], "Sat.Epoch": ["01 Jan 2026 00:00:00.000"]})
+    again = design_from_header(grid.header(), tmp_path)
+    assert again.header() == grid.header()
+    pd.testing.assert_frame_equal(again.block(0, 2), grid.block(0, 2))
+
+
+def test_samples_rows_are_runs_and_round_trip_through_the_sweep_dir(tmp_path) -> None:
+    table = pd.DataFrame({"Sat.SMA": [7000.0, 7050.0, 7100.0], "Sat.ECC": [0.0, 0.1, 0.2]})
+    samples = Samples(table.set_index(pd.Index([10, 11, 12])))
+    assert samples.n_runs == 3
+    assert samples.overrides([2]) == [{"Sat.SMA": 7100.0, "Sat.ECC": 0.2}]
+    samples.save(tmp_path)
+    again = design_from_header(samples.header(), tmp_path)
+    pd.testing.assert_frame_equal(again.block(0, 3), samples.block(0, 3))
+
+
+def test_samples_table_tampering_is_detected(tmp_path) -> None:
+    samples = Samples(pd.DataFrame({"Sat.SMA": [7000.0, 7100.0]}))
+    samples.save(tmp_path)
+    header = samples.header()
+    Samples(pd.DataFrame({"Sat.SMA": [1.0, 2.0]})).save(tmp_path / "other")
+    (tmp_path / header["path"]).write_bytes((tmp_path / "other" / header["path"]).read_bytes())
+    with pytest.raises(Exception, match="does not match"):
+        design_from_header(header, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        (pd.DataFrame(), "at least one row"),
+        (pd.DataFrame({"SMA": [1.0]}), "'SMA'"),
+        (pd.DataFrame({"Sat.SMA": [1.0, None]}), "row 1"),
+    ],
+)
+def test_samples_rejects_bad_tables(table: pd.DataFrame, needle: str) -> None:
+    with pytest.raises(SpecError, match=needle):
+        Samples(table)

@@ -1,0 +1,138 @@
+"""Manifest durability rules: torn tails, last-wins folding, corruption, repair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, UsageError
+
+HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 4, "design": {"kind": "grid"}}
+
+
+def entry(run_id: int, status: str = "ok", **extra: object) -> dict:
+    return {"run_id": run_id, "status": status, "overrides": {}, "outputs": {}, **extra}
+
+
+def write(path: Path, records: list[dict]) -> bytes:
+    data = b"".join(mf.encode(r) for r in records)
+    path.write_bytes(data)
+    return data
+
+
+def test_writer_round_trip_and_last_wins(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    writer = mf.ManifestWriter.create(path, HEADER)
+    writer.append([entry(0, "failed", error="boom"), entry(1)])
+    writer.append([entry(0, "ok")])
+    writer.close()
+    loaded = mf.Manifest.load(path)
+    assert loaded.header == HEADER
+    assert loaded.entries[0]["status"] == "ok"
+    assert loaded.status_counts() == {"ok": 2, "missing": 2}
+    assert loaded.pending_ids() == [2, 3]
+
+
+def test_create_refuses_to_replace_an_existing_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    mf.ManifestWriter.create(path, HEADER).close()
+    before = path.read_bytes()
+    with pytest.raises(SweepDirError, match="already exists"):
+        mf.ManifestWriter.create(path, {**HEADER, "run_count": 9})
+    assert path.read_bytes() == before
+
+
+def test_a_torn_tail_at_every_byte_loses_at_most_the_torn_entry(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    records = [HEADER, entry(0), entry(1), entry(2, "failed", error="x")]
+    full = write(path, records)
+    last_two = len(mf.encode(records[-1])) + len(mf.encode(records[-2]))
+    for cut in range(len(full) - last_two, len(full) + 1):
+        path.write_bytes(full[:cut])
+        loaded = mf.Manifest.load(path)
+        complete_lines = full[:cut].count(b"\n") - 1
+        assert set(loaded.entries) >= set(range(complete_lines))
+        assert len(loaded.entries) <= 3
+        for run_id, e in loaded.entries.items():
+            assert e == records[run_id + 1]
+
+
+def test_reopen_repairs_a_torn_tail_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    full = write(path, [HEADER, entry(0), entry(1)])
+    path.write_bytes(full[:-7])  # tear the last entry
+    torn = mf.Manifest.load(path)
+    assert torn.torn and set(torn.entries) == {0}
+    writer = mf.ManifestWriter.reopen(torn)
+    writer.append([entry(3)])
+    writer.close()
+    again = mf.Manifest.load(path)
+    assert not again.torn
+    assert set(again.entries) == {0, 3}
+
+
+def test_reopen_keeps_a_complete_record_missing_only_its_newline(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    full = write(path, [HEADER, entry(0), entry(1)])
+    path.write_bytes(full[:-1])
+    loaded = mf.Manifest.load(path)
+    assert set(loaded.entries) == {0, 1}
+    writer = mf.ManifestWriter.reopen(loaded)
+    writer.append([entry(2)])
+    writer.close()
+    assert set(mf.Manifest.load(path).entries) == {0, 1, 2}
+
+
+def test_corrupt_middle_line_names_path_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    data = write(path, [HEADER, entry(0), entry(1)])
+    lines = data.split(b"\n")
+    lines[1] = lines[1][:10]
+    path.write_bytes(b"\n".join(lines))
+    before = path.read_bytes()
+    with pytest.raises(ManifestCorruptError) as info:
+        mf.Manifest.load(path)
+    assert f"{path}:2:" in str(info.value)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("header", "error", "needle"),
+    [
+        ({**HEADER, "schema_version": 99}, SweepDirError, "newer"),
+        ({**HEADER, "format": "x"}, ManifestCorruptError, "not a gmat-sweep-dask"),
+        ({**HEADER, "run_count": -1}, ManifestCorruptError, "run_count"),
+    ],
+)
+def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> None:
+    path = tmp_path / "manifest.jsonl"
+    write(path, [header])
+    with pytest.raises(error, match=needle):
+        mf.Manifest.load(path)
+
+
+def test_entries_outside_the_design_are_corruption(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, entry(7), entry(0)])
+    with pytest.raises(ManifestCorruptError, match="run_id 7"):
+        mf.Manifest.load(path)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300), lines=st.lists(st.text(max_size=30), max_size=5))
+def test_random_bytes_give_a_clean_error_or_a_manifest(tmp_path: Path, data: bytes, lines) -> None:
+    path = tmp_path / "fuzz.jsonl"
+    header = mf.encode(HEADER)
+    for blob in (data, header + data, header + "\n".join(lines).encode() + b"\n" + data):
+        path.write_bytes(blob)
+        try:
+            loaded = mf.Manifest.load(path)
+        except UsageError:
+            continue
+        assert all(0 <= k < loaded.run_count for k in loaded.entries)
+        json.dumps(loaded.header)
