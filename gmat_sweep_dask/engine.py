@@ -99,7 +99,8 @@ def _log_tail(exc: BaseException) -> str | None:
 def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
     """Load ``script`` on this process and read each field; report problems, never raise.
 
-    Returns ``{"gmat": {...}, "errors": [...]}`` where each error names the field.
+    Returns ``{"gmat": {...}, "values": {field: value}, "errors": [...]}`` where each
+    error names the field and ``values`` holds the script's own value of each field.
     """
     from gmat_run import Mission
     from gmat_run.errors import GmatFieldError
@@ -107,18 +108,19 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
     try:
         with _GMAT_LOCK:
             mission = Mission.load(script)
-            errors = []
+            errors, values = [], {}
             for path in fields:
                 try:
-                    mission[path]
+                    values[path] = mission[path]
                 except GmatFieldError as exc:
                     errors.append(f"field {path!r}: {exc}")
     except Exception as exc:
-        return {"gmat": None, "errors": [f"cannot load the script: {type(exc).__name__}: {exc}"]}
+        problem = f"cannot load the script: {type(exc).__name__}: {exc}"
+        return {"gmat": None, "values": {}, "errors": [problem]}
     gmat = mission.gmat
     info = {
         "root": str(mission.install.root),
         "version": mission.install.version,
         "standin": bool(getattr(gmat, "__gmat_standin__", False)),
     }
-    return {"gmat": info, "errors": errors}
+    return {"gmat": info, "values": values, "errors": errors}

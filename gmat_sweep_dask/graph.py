@@ -15,10 +15,12 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from distributed import Client, Future, as_completed
 
+from gmat_sweep_dask import layout
 from gmat_sweep_dask.task import Batch, run_batch
 
 GUIDE = 4
@@ -72,7 +74,7 @@ class Executor:
     client: Client
     planner: BatchPlanner
     make_batch: Callable[[Sequence[int]], Batch]
-    on_outcomes: Callable[[list[dict[str, Any]]], None]
+    on_outcomes: Callable[[Batch, list[dict[str, Any]]], None]
     retries: int = 2
     window_per_worker: int = 2
     _inflight: dict[str, Batch] = field(default_factory=dict)
@@ -92,7 +94,7 @@ class Executor:
                 batch = self._inflight.pop(future.key)
                 outcomes = result if future.status == "finished" else self._lost(batch, future)
                 self.planner.observe(len(outcomes), sum(o["duration_s"] for o in outcomes))
-                self.on_outcomes(outcomes)
+                self.on_outcomes(batch, outcomes)
                 self._fill(completed)
         except BaseException:
             self.client.cancel(list(completed.futures), force=True)
@@ -106,11 +108,7 @@ class Executor:
                 return
             batch = self.make_batch(ids)
             future = self.client.submit(
-                run_batch,
-                batch,
-                key=f"gmat-run-{ids[0]}-{len(ids)}-{time.monotonic_ns()}",
-                pure=False,
-                retries=self.retries,
+                run_batch, batch, key=batch.key, pure=False, retries=self.retries
             )
             self._inflight[future.key] = batch
             completed.add(future)
@@ -130,10 +128,16 @@ class Executor:
             text = f"task failed: {type(error).__name__}: {error}"
         except Exception as exc:  # cancelled futures raise on .exception()
             text = f"task failed: {type(exc).__name__}: {exc}"
+        marker = Path(batch.sweep_dir) / layout.ATTEMPTS / batch.key
+        try:
+            attempts = len(marker.read_text().splitlines())
+        except OSError:
+            attempts = 0
         return [
             {
                 "run_id": run_id,
                 "status": "failed",
+                "attempts": attempts,
                 "overrides": dict(overrides),
                 "outputs": {},
                 "started": None,

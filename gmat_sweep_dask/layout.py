@@ -7,6 +7,7 @@ A sweep directory holds::
     design/samples.parquet         the explicit sample table, when the design has one
     data/<kind>/<Name>/part-*.parquet   outputs, one file per batch of runs, a row group per run
     data/_outcomes/*.json          worker commit records not yet folded into the manifest
+    data/_attempts/<key>           one line per attempt at a batch still in flight
     runs/<run_id>/                 raw GMAT text outputs, only with ``keep_raw=True``
 
 All paths recorded in the manifest are relative to the sweep directory, so a sweep
@@ -21,6 +22,7 @@ MANIFEST = "manifest.jsonl"
 LOCK = ".lock"
 DATA = "data"
 OUTCOMES = "data/_outcomes"
+ATTEMPTS = "data/_attempts"
 RUNS = "runs"
 SAMPLES = "design/samples.parquet"
 

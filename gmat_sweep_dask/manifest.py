@@ -2,7 +2,9 @@
 
 Line 1 is the header (schema version, script hash, versions, design, run count, seed).
 Every further line is one run entry, appended as its result arrives; each append is
-flushed and fsync'd. Readers tolerate a torn final line (a write cut short by a crash)
+flushed and fsync'd. A line with an ``update`` key instead amends the header from that
+point on (e.g. an extension raising ``run_count`` and the design), keeping the file
+append-only. Readers tolerate a torn final line (a write cut short by a crash)
 and fold several entries of one ``run_id`` last-wins. A corrupt line anywhere else is an
 error naming ``path:line``; loading never modifies the file.
 """
@@ -87,19 +89,25 @@ class Manifest:
         for number, raw in enumerate(complete[1:], start=2):
             if not raw.strip():
                 continue
-            entry = _parse(path, number, raw)
-            _check_entry(path, number, entry, int(header["run_count"]))
-            entries[entry["run_id"]] = entry
+            record = _parse(path, number, raw)
+            if "update" in record:
+                header = _amend(path, number, header, record["update"])
+                continue
+            _check_entry(path, number, record, int(header["run_count"]))
+            entries[record["run_id"]] = record
         unterminated = False
         if torn:
             # a complete record whose newline never reached the disk still counts
             try:
-                entry = json.loads(tail)
-                _check_entry(path, len(lines), entry, int(header["run_count"]))
-            except (ValueError, TypeError, ManifestCorruptError):
+                record = _parse(path, len(lines), tail)
+                if "update" in record:
+                    header = _amend(path, len(lines), header, record["update"])
+                else:
+                    _check_entry(path, len(lines), record, int(header["run_count"]))
+                    entries[record["run_id"]] = record
+            except ManifestCorruptError:
                 pass
             else:
-                entries[entry["run_id"]] = entry
                 torn, unterminated = False, True
         return cls(path, header, entries, valid_bytes, torn, unterminated)
 
@@ -128,6 +136,19 @@ def _check_header(path: Path, header: Mapping[str, Any]) -> None:
     count = header.get("run_count")
     if not isinstance(count, int) or count < 0:
         raise ManifestCorruptError(path, 1, f"bad run_count {count!r}")
+
+
+def _amend(path: Path, number: int, header: dict[str, Any], update: Any) -> dict[str, Any]:
+    if not isinstance(update, dict):
+        raise ManifestCorruptError(path, number, "a header update must be a JSON object")
+    amended = {**header, **update}
+    try:
+        _check_header(path, amended)
+    except ManifestCorruptError as exc:
+        raise ManifestCorruptError(path, number, exc.reason) from None
+    if amended["run_count"] < header["run_count"]:
+        raise ManifestCorruptError(path, number, "a header update may not shrink run_count")
+    return amended
 
 
 def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: int) -> None:
@@ -185,6 +206,10 @@ class ManifestWriter:
             writer._file.write(b"\n")
             writer._file.flush()
         return writer
+
+    def update_header(self, changes: Mapping[str, Any]) -> None:
+        """Durably amend the header (applied by :meth:`Manifest.load` from here on)."""
+        self.append([{"update": dict(changes)}])
 
     def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
         """Append ``entries`` as one write; durable on disk when this returns."""

@@ -29,6 +29,8 @@ def reconcile(manifest: mf.Manifest, writer: mf.ManifestWriter) -> int:
             manifest.entries[outcome["run_id"]] = outcome
         added += len(fresh)
         record.unlink()
+    for marker in (sweep_dir / layout.ATTEMPTS).glob("*"):
+        marker.unlink(missing_ok=True)  # attempts of a previous driver's batches
     return added
 
 

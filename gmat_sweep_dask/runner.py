@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -24,7 +25,7 @@ from gmat_sweep_dask import manifest as mf
 from gmat_sweep_dask.cluster import connect
 from gmat_sweep_dask.design import Design, design_from_header
 from gmat_sweep_dask.engine import check_mission
-from gmat_sweep_dask.errors import ScriptError, SweepDirError
+from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
 from gmat_sweep_dask.graph import BatchPlanner, Executor
 from gmat_sweep_dask.interrupts import guard
 from gmat_sweep_dask.lock import SweepLock
@@ -54,13 +55,34 @@ class Sweep:
     """A parameter sweep of one GMAT script into one output directory."""
 
     def __init__(
-        self, script: str | Path, design: Design, out: str | Path, *, keep_raw: bool | None = None
+        self,
+        script: str | Path,
+        design: Design,
+        out: str | Path,
+        *,
+        keep_raw: bool | None = None,
+        timeout: float | None = None,
+        isolate: bool | None = None,
     ) -> None:
+        """Bind ``script`` and ``design`` to the sweep directory ``out``.
+
+        ``timeout`` (seconds) fails a run that takes longer (its engine process is
+        killed); ``isolate=False`` runs GMAT inside the Dask worker process itself
+        (fastest, but an engine crash or hang then takes the worker down and there is
+        no timeout). Unset options come from dask.config ``gmat-sweep-dask.*``.
+        """
         self.script = resolve_script(script)
         self.design = design
         self.out = Path(out).expanduser().resolve()
         self.keep_raw = bool(config.get("keep-raw", keep_raw))
+        self.timeout = config.get("timeout", timeout)
+        self.isolate = bool(config.get("isolate", isolate))
+        if self.timeout is not None and (self.timeout <= 0 or not self.isolate):
+            raise SpecError(
+                f"timeout={self.timeout!r}: needs a positive number of seconds and isolate=True"
+            )
         self.manifest: mf.Manifest | None = None
+        self._recorded_design: dict[str, Any] | None = None
 
     @classmethod
     def from_manifest(
@@ -94,6 +116,28 @@ class Sweep:
         sweep.manifest = manifest
         return sweep
 
+    def grow(self, design: Design) -> None:
+        """Replace the design by a larger one that keeps every existing run unchanged.
+
+        Takes effect at the next :meth:`run`, which durably records the new design and
+        run count in the manifest (as a header update) before running the new runs. The
+        caller (e.g. a Monte Carlo extension) guarantees runs ``0..old_n-1`` are identical.
+
+        Raises:
+            SpecError: the sweep was not reopened from its manifest, or ``design`` is not
+                larger than the current one.
+        """
+        if self.manifest is None:
+            raise SpecError("only a sweep reopened with Sweep.from_manifest can grow")
+        if design.n_runs <= self.design.n_runs:
+            raise SpecError(
+                f"the new design has {design.n_runs} runs; it must have more than "
+                f"{self.design.n_runs}"
+            )
+        if self._recorded_design is None:
+            self._recorded_design = self.design.header()
+        self.design = design
+
     def run(
         self,
         client: Client | None = None,
@@ -125,12 +169,12 @@ class Sweep:
                     pending = manifest.pending_ids()
                     bar = Progress(len(pending), enabled=progress)
 
-                    def record(outcomes: list[dict[str, Any]]) -> None:
+                    def record(batch: Batch, outcomes: list[dict[str, Any]]) -> None:
                         with interrupts.critical():
                             writer.append(outcomes)
                             for outcome in outcomes:
                                 manifest.entries[outcome["run_id"]] = outcome
-                            _drop_commit_records(self.out, outcomes)
+                            _drop_records(self.out, batch, outcomes)
                         bar.update([o["status"] for o in outcomes])
 
                     Executor(
@@ -172,7 +216,9 @@ class Sweep:
         manifest = mf.Manifest.load(path)
         header = manifest.header
         sha = canonical_sha256(self.script)
-        if header["script_sha256"] != sha or header["design"] != self.design.header():
+        design = self._recorded_design or self.design.header()
+        drift_ok = self.manifest is not None  # reopened: from_manifest checked the script
+        if (header["script_sha256"] != sha and not drift_ok) or header["design"] != design:
             raise SweepDirError(
                 f"output directory {self.out} holds a different sweep "
                 f"(script {header['script']}, {header['run_count']} runs); "
@@ -186,6 +232,7 @@ class Sweep:
         report = client.submit(check_mission, str(self.script), fields, pure=False).result()
         if report["errors"]:
             raise ScriptError(f"{self.script.name}: " + "; ".join(report["errors"]))
+        self.design.resolve(report["values"])
         return report["gmat"]
 
     def _make_dir(self) -> None:
@@ -205,7 +252,14 @@ class Sweep:
             writer = mf.ManifestWriter.create(path, header, fsync=fsync)
             return mf.Manifest(path, header), writer
         manifest = mf.Manifest.load(path)  # reread under the lock
-        return manifest, mf.ManifestWriter.reopen(manifest, fsync=fsync)
+        writer = mf.ManifestWriter.reopen(manifest, fsync=fsync)
+        if self._recorded_design is not None:
+            self.design.save(self.out)
+            update = {"design": self.design.header(), "run_count": self.design.n_runs}
+            writer.update_header(update)
+            manifest.header.update(update)
+            self._recorded_design = None
+        return manifest, writer
 
     def _header(self, gmat: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -225,18 +279,22 @@ class Sweep:
     def _make_batch(self, run_ids: Any) -> Batch:
         ids = tuple(int(i) for i in run_ids)
         return Batch(
+            key=f"gmat-run-{ids[0]}-{uuid.uuid4().hex[:10]}",
             sweep_dir=str(self.out),
             script=str(self.script),
             run_ids=ids,
             overrides=tuple(self.design.overrides(ids)),
             keep_raw=self.keep_raw,
+            isolate=self.isolate,
+            timeout=self.timeout,
         )
 
 
-def _drop_commit_records(sweep_dir: Path, outcomes: list[dict[str, Any]]) -> None:
-    """Remove the worker commit records of batches now durable in the manifest."""
+def _drop_records(sweep_dir: Path, batch: Batch, outcomes: list[dict[str, Any]]) -> None:
+    """Remove a batch's commit record and attempt marker once it is in the manifest."""
     for tag in {o.get("batch") for o in outcomes if o.get("batch")}:
         (sweep_dir / layout.OUTCOMES / f"{tag}.json").unlink(missing_ok=True)
+    (sweep_dir / layout.ATTEMPTS / batch.key).unlink(missing_ok=True)
 
 
 def _versions(gmat: dict[str, Any]) -> dict[str, str | None]:

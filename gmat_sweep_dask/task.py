@@ -1,7 +1,10 @@
 """The Dask task: run a batch of GMAT runs on a worker and persist their outputs.
 
 A batch is a few runs executed one after another in one task (tiny runs amortise Dask's
-per-task cost). Its outputs are written as one Parquet file per GMAT output, then a
+per-task cost). Runs go through the worker's engine host process (crash and hang
+isolation, optional per-run timeout) unless ``isolate`` is off. Each attempt appends a
+line to ``data/_attempts/<key>``, so an outcome knows how many times Dask ran its batch.
+Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
 one outcome dict per run, which the client appends to the manifest.
@@ -18,35 +21,55 @@ from typing import Any
 
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask.engine import RunResult, run_mission
+from gmat_sweep_dask.isolation import run_isolated
 
 
 @dataclass(frozen=True)
 class Batch:
     """Everything a worker needs to run some runs of a sweep (small and picklable)."""
 
+    key: str
     sweep_dir: str
     script: str
     run_ids: tuple[int, ...]
     overrides: tuple[dict[str, Any], ...]
     keep_raw: bool = False
+    isolate: bool = True
+    timeout: float | None = None
 
 
 def run_batch(batch: Batch) -> list[dict[str, Any]]:
     """Run every run of ``batch``, write its outputs, return one outcome per run."""
     sweep_dir = Path(batch.sweep_dir)
+    attempts = _count_attempt(sweep_dir, batch.key)
     results: list[RunResult] = []
     for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True):
         working_dir = layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None
-        results.append(run_mission(batch.script, run_id, dict(overrides), working_dir))
+        if batch.isolate:
+            result = run_isolated(batch.script, run_id, dict(overrides), working_dir, batch.timeout)
+        else:
+            result = run_mission(batch.script, run_id, dict(overrides), working_dir)
+        results.append(result)
     tag = outputs.batch_tag(batch.run_ids[0])
     locations = _write_outputs(sweep_dir, results, tag)
     worker = _worker_name()
     outcomes = [
-        _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag)
+        _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
         for result, overrides in zip(results, batch.overrides, strict=True)
     ]
     outputs.write_outcomes(sweep_dir, tag, outcomes)
     return outcomes
+
+
+def _count_attempt(sweep_dir: Path, key: str) -> int:
+    """Record one more attempt at batch ``key``; return how many attempts there were."""
+    directory = sweep_dir / layout.ATTEMPTS
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / key, "a+", encoding="utf-8") as handle:
+        handle.write(f"{_worker_name()}\n")
+        handle.flush()
+        handle.seek(0)
+        return len(handle.read().splitlines())
 
 
 def _write_outputs(
@@ -73,11 +96,17 @@ def _write_outputs(
 
 
 def _outcome(
-    result: RunResult, overrides: dict[str, Any], locations: dict[str, Any], worker: str, tag: str
+    result: RunResult,
+    overrides: dict[str, Any],
+    locations: dict[str, Any],
+    worker: str,
+    tag: str,
+    attempts: int,
 ) -> dict[str, Any]:
     return {
         "run_id": result.run_id,
         "batch": tag,
+        "attempts": attempts,
         "status": result.status,
         "overrides": dict(overrides),
         "outputs": locations,

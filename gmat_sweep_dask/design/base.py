@@ -46,6 +46,13 @@ class Design(ABC):
     def save(self, sweep_dir: Path) -> None:  # noqa: B027 - optional hook, no-op by default
         """Write any side files :meth:`header` refers to (none by default)."""
 
+    def resolve(self, nominal: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Receive the script's own value of every field before the sweep starts.
+
+        Designs that perturb around the nominal value bind it here, so the header
+        records absolute values. The default ignores it.
+        """
+
     @property
     def seed(self) -> int | None:
         """The seed that makes the design reproducible, if it draws random numbers."""

@@ -1,0 +1,135 @@
+"""The gmat-sweep-dask command line, as users call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gmat_sweep_dask.cli import main
+
+EXE = [sys.executable, "-m", "gmat_sweep_dask"]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EXE, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str] | object, *needles: str) -> None:
+    stderr = result.stderr if hasattr(result, "stderr") else result.output
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.gmat
+def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sma"
+    epochs = "Sat.Epoch='01 Jan 2026 00:00:00.000','02 Jan 2026 12:00:00.000'"
+    result = cli("run", str(example_script), "--grid", "Sat.SMA=7000:7400:3", "--grid", epochs,
+                 "--grid", "Duration.Value=600", "--out", str(out), "--workers", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "6 runs: 6 ok" in result.stdout
+    assert "stand-in" in result.stdout
+    shown = cli("show", str(out))
+    assert shown.returncode == 0
+    assert "ok 6" in shown.stdout and str(out) in shown.stdout and "wall:" in shown.stdout
+
+    from gmat_sweep_dask import open_sweep
+
+    data = open_sweep(out).compute()
+    starts = data.groupby(level=0)["time"].min()
+    assert starts.loc[1] == pd.Timestamp("2026-01-02 12:00:00")
+    assert starts.loc[0] == pd.Timestamp("2026-01-01 00:00:00")
+
+
+@pytest.mark.gmat
+def test_some_failed_runs_exit_1_and_show_lists_them(fault_script: Path, tmp_path: Path) -> None:
+    out = tmp_path / "f"
+    result = cli("run", str(fault_script), "--grid", "StandinFault.Value=0,1", "--out", str(out),
+                 "--workers", "1", "--quiet")
+    assert result.returncode == 1, result.stderr
+    assert "1 failed" in result.stdout and "1 ok" in result.stdout
+    shown = cli("show", str(out), "--failed")
+    assert "run 1 {'StandinFault.Value': 1}" in shown.stdout
+    assert "GmatRunError" in shown.stdout
+
+
+@pytest.mark.gmat
+def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(
+    example_script: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "x"
+    unknown = cli("run", str(example_script), "--grid", "Sat.SMAA=7000,7100", "--out", str(out),
+                  "--workers", "1", "--quiet")
+    assert unknown.returncode == 2
+    one_line_error(unknown, "Sat.SMAA", "did you mean")
+    assert not out.exists()
+
+
+@pytest.mark.gmat
+def test_a_dir_holding_another_sweep_is_refused(example_script: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    assert cli("run", str(example_script), "--grid", "Sat.SMA=7000", "--out", str(out),
+               "--workers", "1", "--quiet").returncode == 0
+    before = (out / "manifest.jsonl").read_bytes()
+    other = cli("run", str(example_script), "--grid", "Sat.SMA=7100", "--out", str(out),
+                "--workers", "1", "--quiet")
+    assert other.returncode == 2
+    one_line_error(other, "different sweep", str(out))
+    assert (out / "manifest.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["run", "nope.script", "--grid", "Sat.SMA=1", "--out", "o"], ["nope.script"]),
+        (["run", "{script}", "--grid", "Sat.SMA=7000:8000", "--out", "o"], ["Sat.SMA=7000:8000"]),
+        (["run", "{script}", "--grid", "SMA=1", "--out", "o"], ["'SMA'"]),
+        (["run", "{script}", "--out", "o"], ["--grid"]),
+        (["run", "{script}", "--grid", "Sat.SMA=1", "--grid", "Sat.SMA=2", "--out", "o"],
+         ["twice"]),
+        (["show", "{tmp}"], ["no manifest"]),
+        (["resume", "{tmp}"], ["no manifest"]),
+    ],
+)
+def test_input_errors_exit_2_with_one_line(
+    args: list[str], needles: list[str], example_script: Path, tmp_path: Path
+) -> None:
+    args = [a.format(script=example_script, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    one_line_error(result, *needles)
+    assert not (Path.cwd() / "o").exists()
+
+
+def test_show_reports_a_corrupt_manifest_with_path_and_line(tmp_path: Path) -> None:
+    header = {"format": "gmat-sweep-dask manifest", "schema_version": 1, "run_count": 2,
+              "design": {"kind": "grid", "axes": []}, "script": "x", "script_sha256": "0" * 64}
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(header) + "\n{oops\n" + "{}\n")
+    result = CliRunner().invoke(main, ["show", str(tmp_path)])
+    assert result.exit_code == 2
+    one_line_error(result, f"{tmp_path / 'manifest.jsonl'}:2")
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["show"], ["resume"]])
+def test_help_is_fast_and_complete(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_help_does_not_import_dask() -> None:
+    code = "import sys; from gmat_sweep_dask.cli import main; print('dask' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
