@@ -1,9 +1,10 @@
-"""One GMAT run through gmat-run, on whichever process calls it (a Dask worker).
+"""One GMAT run through gmat-run, on whichever process calls it (a Dask worker or its host).
 
 gmatpy holds process-global state, so runs in one process are serialised by a lock and
 gmat-run's own per-process bootstrap cache means GMAT starts once per worker process.
 A run never raises: GMAT errors, rejected overrides and unparsable outputs become a
-``failed`` :class:`RunResult` carrying the error text and the tail of GMAT's log.
+``failed`` :class:`RunResult` carrying the error text and the tail of GMAT's log. Outputs
+are normalised to Arrow here, so they cross process boundaries cheaply.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+
+from gmat_sweep_dask.outputs import normalise
 
 #: (kind, name) of one GMAT output, e.g. ("report", "Positions").
 OutputKey = tuple[str, str]
+#: One run's output, normalised by :func:`gmat_sweep_dask.outputs.normalise`.
+Normalised = tuple[pa.Table, dict[str, Any]]
 
 LOG_TAIL_LINES = 25
 _GMAT_LOCK = threading.Lock()
@@ -27,13 +33,13 @@ _GMAT_LOCK = threading.Lock()
 
 @dataclass
 class RunResult:
-    """What one run produced: parsed output frames on success, error text on failure."""
+    """What one run produced: normalised output tables on success, error text on failure."""
 
     run_id: int
     status: str
     started: float
     ended: float
-    frames: dict[OutputKey, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[OutputKey, Normalised] = field(default_factory=dict)
     error: str | None = None
     log_tail: str | None = None
 
@@ -53,7 +59,8 @@ def run_mission(
     try:
         with _GMAT_LOCK:
             frames = _run(script, overrides, working_dir or scratch)
-        return RunResult(run_id, "ok", started, time.time(), frames=frames)
+        tables = {key: normalise(key[0], frame, run_id) for key, frame in frames.items()}
+        return RunResult(run_id, "ok", started, time.time(), tables=tables)
     except Exception as exc:  # any failure of this run is recorded, never raised
         return RunResult(
             run_id,

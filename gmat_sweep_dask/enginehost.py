@@ -1,10 +1,12 @@
 """Child process that runs GMAT for one Dask worker: ``python -m gmat_sweep_dask.enginehost FD``.
 
-It bootstraps GMAT once (on its first run) and then serves run requests received on the
-socket ``FD`` until the socket closes. Each request is a pickled
-``(script, run_id, overrides, working_dir)``; each reply a pickled
-:class:`~gmat_sweep_dask.engine.RunResult`. A crash or hang takes only this process with it;
-the worker side (:mod:`gmat_sweep_dask.isolation`) notices and starts a new one.
+It bootstraps GMAT once (on its first request) and then serves requests received on the
+socket ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
+``("run", (script, run_id, overrides, working_dir))`` is answered with a
+:class:`~gmat_sweep_dask.engine.RunResult`, ``("check", (script, fields))`` with the
+report of :func:`~gmat_sweep_dask.engine.check_mission`. A crash or hang takes only
+this process with it; the worker side (:mod:`gmat_sweep_dask.isolation`) notices and
+starts a new one.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from multiprocessing.connection import Connection
 
 def serve(fd: int) -> None:
     """Answer run requests on socket ``fd`` until the worker closes it."""
-    from gmat_sweep_dask.engine import run_mission
+    from gmat_sweep_dask.engine import check_mission, run_mission
 
+    operations = {"run": run_mission, "check": check_mission}
     sock = socket.socket(fileno=fd)
     conn = Connection(sock.detach())
     while True:
         try:
-            script, run_id, overrides, working_dir = conn.recv()
+            operation, arguments = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(run_mission(script, run_id, overrides, working_dir))
+        conn.send(operations[operation](*arguments))
 
 
 if __name__ == "__main__":

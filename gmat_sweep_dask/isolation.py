@@ -51,7 +51,7 @@ class EngineHost:
         """Run one mission in the host; a hang or crash becomes a failed result."""
         started = time.time()
         try:
-            self.conn.send((script, run_id, overrides, working_dir))
+            self.conn.send(("run", (script, run_id, overrides, working_dir)))
             if self.conn.poll(timeout):
                 return self.conn.recv()
         except (EOFError, OSError):
@@ -71,6 +71,16 @@ class EngineHost:
             run_id, "failed", started, time.time(), error=f"GMAT engine crashed ({what})"
         )
 
+    def check(self, script: str, fields: list[str]) -> dict[str, Any]:
+        """Load ``script`` in the host and read ``fields`` (warms GMAT up as a side effect)."""
+        try:
+            self.conn.send(("check", (script, fields)))
+            return self.conn.recv()
+        except (EOFError, OSError):
+            code = self.process.wait()
+            problem = f"the GMAT engine process died while loading the script (exit {code})"
+            return {"gmat": None, "values": {}, "errors": [problem]}
+
     @property
     def alive(self) -> bool:
         """Whether the host process is still running."""
@@ -85,6 +95,19 @@ class EngineHost:
             self.conn.close()
 
 
+def _current() -> EngineHost:
+    global _host
+    if _host is None or not _host.alive:
+        _host = EngineHost()
+    return _host
+
+
+def check_isolated(script: str, fields: list[str]) -> dict[str, Any]:
+    """:func:`~gmat_sweep_dask.engine.check_mission` in this process's engine host."""
+    with _lock:
+        return _current().check(script, fields)
+
+
 def run_isolated(
     script: str,
     run_id: int,
@@ -93,14 +116,8 @@ def run_isolated(
     timeout: float | None,
 ) -> RunResult:
     """Run one mission in this process's engine host, starting a host if needed."""
-    global _host
     with _lock:
-        if _host is None or not _host.alive:
-            _host = EngineHost()
-        result = _host.run(script, run_id, overrides, working_dir, timeout)
-        if result.status == "failed" and not _host.alive:
-            _host = None
-        return result
+        return _current().run(script, run_id, overrides, working_dir, timeout)
 
 
 def shutdown() -> None:

@@ -40,53 +40,70 @@ _FALLBACK_TIME = ("ElapsedSecs", "ElapsedDays", "ModJulian")
 
 def normalise(kind: str, frame: pd.DataFrame, run_id: int) -> tuple[pa.Table, dict[str, Any]]:
     """One run's output as an Arrow table plus the metadata describing its key column."""
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
     key = KEY_COLUMN[kind]
-    meta: dict[str, Any] = {"kind": kind, "key": key}
+    names = _unique_names([str(c) for c in frame.columns])
     scales = dict(frame.attrs.get("epoch_scales", {}))
-    if key == "time" and "time" not in frame.columns:
-        source = _time_source(frame)
+    meta: dict[str, Any] = {"kind": kind, "key": key}
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False).rename_columns(names)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects in a column
+        table = pa.table({n: _strings(frame.iloc[:, i]) for i, n in enumerate(names)})
+    table = table.replace_schema_metadata(None)
+    if key == "time" and "time" not in names:
+        source = _time_source(table)
+        meta["time_source"] = source
         if source is None:
-            frame.insert(0, "time", np.arange(len(frame), dtype=np.int64))
-            meta["time_source"] = None
+            table = table.add_column(0, "time", pa.array(np.arange(len(table), dtype=np.int64)))
         else:
-            frame = frame.rename(columns={source: "time"})
-            meta["time_source"] = source
+            table = table.rename_columns(["time" if n == source else n for n in names])
             meta["time_scale"] = scales.pop(source, None)
-    elif key not in frame.columns:
-        frame.insert(0, key, np.arange(len(frame), dtype=np.int64))
+    elif key not in names:
+        table = table.add_column(0, key, pa.array(np.arange(len(table), dtype=np.int64)))
     meta["epoch_scales"] = scales
-    columns = {"run_id": pa.array(np.full(len(frame), run_id, dtype=np.int64))}
-    for name in frame.columns:
-        columns[name] = _column(frame[name], keep_int=name == key and key != "time")
-    order = ["run_id", key] + [c for c in frame.columns if c != key]
-    return pa.table({c: columns[c] for c in order}), meta
+    columns = {
+        n: _normal(table[n], keep_int=n == key and key != "time") for n in table.column_names
+    }
+    order = [key] + [n for n in table.column_names if n != key]
+    run_ids = pa.array(np.full(len(table), run_id, dtype=np.int64))
+    return pa.table({"run_id": run_ids, **{n: columns[n] for n in order}}), meta
 
 
-def _time_source(frame: pd.DataFrame) -> str | None:
-    for name in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+def _unique_names(names: list[str]) -> list[str]:
+    """GMAT reports may repeat a column; later copies become ``name.1``, ``name.2``..."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        unique.append(name if count == 0 else f"{name}.{count}")
+    return unique
+
+
+def _time_source(table: pa.Table) -> str | None:
+    for name, typ in zip(table.column_names, table.schema.types, strict=True):
+        if pa.types.is_timestamp(typ):
             return name
     for suffix in _FALLBACK_TIME:
-        for name in frame.columns:
-            if name.endswith(suffix) and pd.api.types.is_numeric_dtype(frame[name]):
+        for name, typ in zip(table.column_names, table.schema.types, strict=True):
+            if name.endswith(suffix) and (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
                 return name
     return None
 
 
-def _column(series: pd.Series, *, keep_int: bool) -> pa.Array:
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return pa.array(series.to_numpy(dtype=bool))
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return pa.array(series.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))
-    if pd.api.types.is_timedelta64_dtype(dtype):
-        return pa.array(series.to_numpy(dtype="timedelta64[ns]"), type=pa.duration("ns"))
-    if pd.api.types.is_numeric_dtype(dtype):
-        if keep_int:
-            return pa.array(series.to_numpy(dtype=np.int64))
-        return pa.array(series.to_numpy(dtype=np.float64, na_value=np.nan))
+def _normal(column: pa.ChunkedArray, *, keep_int: bool) -> pa.ChunkedArray:
+    typ = column.type
+    if pa.types.is_boolean(typ) or pa.types.is_duration(typ):
+        return column
+    if pa.types.is_timestamp(typ):
+        return column.cast(pa.timestamp("ns"))
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        return column.cast(pa.int64() if keep_int else pa.float64())
+    if pa.types.is_string(typ):
+        return column
+    return column.cast(pa.string())
+
+
+def _strings(series: pd.Series) -> pa.Array:
     return pa.array([None if pd.isna(v) else str(v) for v in series], type=pa.string())
 
 

@@ -28,6 +28,7 @@ from gmat_sweep_dask.engine import check_mission
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
 from gmat_sweep_dask.graph import BatchPlanner, Executor
 from gmat_sweep_dask.interrupts import guard
+from gmat_sweep_dask.isolation import check_isolated
 from gmat_sweep_dask.lock import SweepLock
 from gmat_sweep_dask.progress import Progress
 from gmat_sweep_dask.reconcile import reconcile
@@ -227,11 +228,21 @@ class Sweep:
         return manifest
 
     def _check_on_worker(self, client: Client) -> dict[str, Any]:
-        """Load the script and read every swept field on one worker; raise on problems."""
-        fields = list(self.design.fields)
-        report = client.submit(check_mission, str(self.script), fields, pure=False).result()
-        if report["errors"]:
-            raise ScriptError(f"{self.script.name}: " + "; ".join(report["errors"]))
+        """Load the script and read every swept field on every worker; raise on problems.
+
+        With isolation this also starts each worker's warm GMAT engine process, in
+        parallel, before the first run is submitted.
+        """
+        check = check_isolated if self.isolate else check_mission
+        args = (str(self.script), list(self.design.fields))
+        if client.nthreads():
+            reports = client.run(check, *args)
+        else:  # an adaptive cluster scaled to zero: the first worker to join answers
+            reports = {"worker": client.submit(check, *args, pure=False).result()}
+        errors = sorted({e for r in reports.values() for e in r["errors"]})
+        if errors:
+            raise ScriptError(f"{self.script.name}: " + "; ".join(errors))
+        report = next(iter(reports.values()))
         self.design.resolve(report["values"])
         return report["gmat"]
 

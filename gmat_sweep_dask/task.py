@@ -80,10 +80,8 @@ def _write_outputs(
     for result in results:
         if result.status != "ok":
             continue
-        for (kind, name), frame in result.frames.items():
-            grouped.setdefault((kind, name), []).append(
-                (result.run_id, outputs.normalise(kind, frame, result.run_id))
-            )
+        for key, normalised in result.tables.items():
+            grouped.setdefault(key, []).append((result.run_id, normalised))
     locations: dict[int, dict[str, dict[str, Any]]] = {}
     for (kind, name), runs in grouped.items():
         path = outputs.write_batch(sweep_dir, kind, name, [table for _, table in runs], tag)
