@@ -25,6 +25,8 @@ def sweep(
     report: str | None = None,
     progress: bool = True,
     keep_raw: bool | None = None,
+    timeout: float | None = None,
+    isolate: bool | None = None,
     retries: int | None = None,
 ) -> dd.DataFrame:
     """Run ``script`` once per point of ``grid`` or row of ``samples``; return a lazy frame.
@@ -36,7 +38,9 @@ def sweep(
 
     ``client`` picks the Dask cluster; without it the active default client is used, or
     a LocalCluster is started and closed afterwards. ``report`` names the ReportFile of
-    the returned frame when the script writes several.
+    the returned frame when the script writes several. ``timeout`` (seconds) kills and
+    fails a run that takes longer; ``isolate=False`` runs GMAT inside the worker process
+    (no crash isolation, no timeout); ``keep_raw`` keeps GMAT's text outputs.
 
     Returns the frame of :func:`open_sweep`: index ``run_id``, a ``time`` column, the
     report's columns, ``status`` and one column per swept field. Failed runs are rows too.
@@ -47,7 +51,7 @@ def sweep(
         SweepDirError: ``out`` holds a different sweep or cannot be written.
     """
     design = make_design(grid=grid, samples=samples)
-    job = Sweep(script, design, out, keep_raw=keep_raw)
+    job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate)
     job.run(client, progress=progress, retries=retries)
     return job.frame(report)
 

@@ -43,12 +43,49 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--scheduler", metavar="ADDRESS", help="Join an existing Dask scheduler."),
+        click.option("--scheduler", metavar="ADDRESS", help="Join a running Dask scheduler."),
+        click.option(
+            "--cluster",
+            "cluster_kind",
+            type=click.Choice(["local", "slurm", "pbs", "sge", "lsf"]),
+            default="local",
+            show_default=True,
+            help="Start this kind of cluster (dask-jobqueue reads ~/.config/dask/jobqueue.yaml).",
+        ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            help="Worker processes of the LocalCluster started when no --scheduler is given "
-            "(default: one per core).",
+            help="Worker processes of a local cluster (default: one per core).",
+        ),
+        click.option(
+            "--jobs", type=click.IntRange(min=1), help="Batch jobs to submit (default 1)."
+        ),
+        click.option("--adapt", metavar="MIN:MAX", help="Scale between MIN and MAX jobs instead."),
+        click.option("--cores", type=click.IntRange(min=1), help="Cores (= workers) per job."),
+        click.option("--memory", help="Memory per job, e.g. 4GB."),
+        click.option("--walltime", help="Walltime per job, e.g. 01:00:00."),
+        click.option("--queue", help="Queue / partition."),
+        click.option("--account", help="Account / project to charge."),
+        click.option(
+            "--job-extra",
+            multiple=True,
+            metavar="DIRECTIVE",
+            help="Extra job directive, repeatable.",
+        ),
+        click.option(
+            "--tls-ca-file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="CA certificate of a TLS-secured --scheduler.",
+        ),
+        click.option(
+            "--tls-cert",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Client certificate (PEM) for TLS.",
+        ),
+        click.option(
+            "--tls-key",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Client private key (PEM) for TLS, if not inside --tls-cert.",
         ),
         click.option(
             "--retries",
@@ -60,6 +97,75 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the cluster options from a command's kwargs; return Sweep.run() arguments."""
+    from gmat_sweep_dask.cluster import TLS, ClusterSpec
+    from gmat_sweep_dask.errors import SpecError
+
+    adapt = kwargs.pop("adapt")
+    bounds = None
+    if adapt is not None:
+        lo, sep, hi = adapt.partition(":")
+        if not (sep and lo.isdigit() and hi.isdigit()) or int(lo) > int(hi) or int(hi) < 1:
+            raise SpecError(f"--adapt {adapt!r}: expected MIN:MAX jobs, e.g. 0:10")
+        bounds = (int(lo), int(hi))
+    spec = ClusterSpec(
+        kind=kwargs.pop("cluster_kind"),
+        workers=kwargs.pop("workers"),
+        jobs=kwargs.pop("jobs"),
+        adapt=bounds,
+        cores=kwargs.pop("cores"),
+        memory=kwargs.pop("memory"),
+        walltime=kwargs.pop("walltime"),
+        queue=kwargs.pop("queue"),
+        account=kwargs.pop("account"),
+        job_extra=kwargs.pop("job_extra"),
+    )
+    ca, cert, key = kwargs.pop("tls_ca_file"), kwargs.pop("tls_cert"), kwargs.pop("tls_key")
+    tls = None
+    if ca or cert or key:
+        if not (ca and cert):
+            raise SpecError(
+                "TLS needs both --tls-ca-file and --tls-cert (and --tls-key if separate)"
+            )
+        tls = TLS(ca, cert, key)
+    quiet = kwargs.pop("quiet")
+    return {
+        "scheduler": kwargs.pop("scheduler"),
+        "cluster": spec,
+        "tls": tls,
+        "progress": not quiet,
+        "retries": kwargs.pop("retries"),
+    }
+
+
+def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--keep-raw", is_flag=True, default=None, help="Keep GMAT's raw text outputs."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Seconds after which a run is killed and recorded as failed (timeout).",
+        ),
+        click.option(
+            "--no-isolate",
+            "isolate",
+            flag_value=False,
+            default=None,
+            help="Run GMAT inside the Dask worker process (fastest; no crash isolation).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _sweep_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in ("keep_raw", "timeout", "isolate")}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,8 +190,7 @@ def main() -> None:
     help="A .csv or .parquet table: one row per run, one column per field.",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
-@click.option("--report", help="ReportFile counted in the summary when there are several.")
-@click.option("--keep-raw", is_flag=True, default=None, help="Keep GMAT's raw text outputs.")
+@_run_options
 @_cluster_options
 @_handle_errors
 def run(
@@ -93,12 +198,7 @@ def run(
     grid_tokens: tuple[str, ...],
     samples: Path | None,
     out: Path,
-    report: str | None,
-    keep_raw: bool | None,
-    scheduler: str | None,
-    workers: int | None,
-    retries: int | None,
-    quiet: bool,
+    **options: Any,
 ) -> None:
     """Run SCRIPT once per point of the parameter space into --out.
 
@@ -119,9 +219,9 @@ def run(
     axes = parse_axes(grid_tokens) if grid_tokens else None
     if axes is None and table is None:
         raise SpecError("give at least one --grid NAME=SPEC, or --samples FILE")
-    job = Sweep(script, make_design(grid=axes, samples=table), out, keep_raw=keep_raw)
-    result = job.run(scheduler=scheduler, workers=workers, progress=not quiet, retries=retries)
-    _finish(result, quiet)
+    run_args = _cluster_choice(options)
+    job = Sweep(script, make_design(grid=axes, samples=table), out, **_sweep_options(options))
+    _finish(job.run(**run_args), run_args["progress"])
 
 
 @main.command()
@@ -132,23 +232,22 @@ def run(
     help="Run this copy of the script instead of the recorded path.",
 )
 @click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
+@_run_options
 @_cluster_options
 @_handle_errors
-def resume(
-    sweep_dir: Path,
-    script: Path | None,
-    allow_script_drift: bool,
-    scheduler: str | None,
-    workers: int | None,
-    retries: int | None,
-    quiet: bool,
-) -> None:
-    """Run the runs of SWEEP_DIR that are failed or were never recorded."""
+def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **options: Any) -> None:
+    """Run the runs of SWEEP_DIR that are failed or were never recorded.
+
+    The design, script path and options are read from SWEEP_DIR's manifest; the script's
+    SHA-256 must match the recorded one unless --allow-script-drift is given.
+    """
     from gmat_sweep_dask.runner import Sweep
 
-    job = Sweep.from_manifest(sweep_dir, script=script, allow_script_drift=allow_script_drift)
-    result = job.run(scheduler=scheduler, workers=workers, progress=not quiet, retries=retries)
-    _finish(result, quiet)
+    run_args = _cluster_choice(options)
+    job = Sweep.from_manifest(
+        sweep_dir, script=script, allow_script_drift=allow_script_drift, **_sweep_options(options)
+    )
+    _finish(job.run(**run_args), run_args["progress"])
 
 
 @main.command()
@@ -179,7 +278,7 @@ def _read_table(path: Path) -> Any:
     raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
 
 
-def _finish(result: Any, quiet: bool) -> None:
+def _finish(result: Any, verbose: bool) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items()))
     total = sum(result.counts.values())
     engine = " (GMAT stand-in engine)" if result.gmat.get("standin") else ""

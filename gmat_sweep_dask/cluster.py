@@ -1,9 +1,12 @@
 """Which Dask cluster a sweep runs on, and who owns (closes) it.
 
-Precedence: an explicit ``client``; else a ``scheduler`` address to join; else the active
-default client (``distributed.Client()`` created earlier in the session); else a new
-``LocalCluster`` on 127.0.0.1 with one single-threaded worker process per core, closed
-when the sweep ends. A client the caller passed or created is never closed.
+Precedence: an explicit ``client``; else a ``scheduler`` address to join (optionally over
+TLS); else a ``dask-jobqueue`` cluster described by a :class:`ClusterSpec` (SLURM, PBS,
+SGE, LSF), built from the usual ``jobqueue`` dask.config plus the spec's overrides; else
+the active default client (``distributed.Client()`` created earlier in the session); else
+a new ``LocalCluster`` on 127.0.0.1 with one single-threaded worker process per core. A
+cluster started here is closed when the sweep ends; a client the caller passed or created
+is never closed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,55 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from distributed import Client, LocalCluster
+
+from gmat_sweep_dask.errors import UsageError
+
+JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """How to build a cluster: ``kind`` is ``local`` or a dask-jobqueue scheduler name.
+
+    ``jobs`` fixes the number of jobs; ``adapt=(min, max)`` scales between them instead.
+    The other fields override dask-jobqueue's configured defaults when set.
+    """
+
+    kind: str = "local"
+    workers: int | None = None
+    jobs: int | None = None
+    adapt: tuple[int, int] | None = None
+    cores: int | None = None
+    memory: str | None = None
+    walltime: str | None = None
+    queue: str | None = None
+    account: str | None = None
+    job_extra: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TLS:
+    """Client certificates for a TLS-secured scheduler (distributed's ``Security``)."""
+
+    ca_file: str
+    cert: str
+    key: str | None = None
+
+    def security(self) -> Any:
+        """The ``distributed.security.Security`` object for these files."""
+        from distributed.security import Security
+
+        return Security(
+            tls_ca_file=self.ca_file,
+            tls_client_cert=self.cert,
+            tls_client_key=self.key,
+            require_encryption=True,
+        )
 
 
 @contextmanager
@@ -22,22 +72,30 @@ def connect(
     client: Client | None = None,
     *,
     scheduler: str | None = None,
-    workers: int | None = None,
+    spec: ClusterSpec | None = None,
+    tls: TLS | None = None,
     announce: bool = True,
 ) -> Iterator[Client]:
-    """Yield a connected client following the precedence above."""
+    """Yield a connected client following the precedence in the module docstring."""
     if client is not None:
         yield client
         return
     if scheduler is not None:
-        with Client(scheduler) as joined:
+        security = tls.security() if tls else None
+        with Client(scheduler, security=security, timeout="30s") as joined:
             yield joined
+        return
+    spec = spec or ClusterSpec()
+    if spec.kind != "local":
+        with _jobqueue_cluster(spec) as cluster, Client(cluster) as queued:
+            _announce(announce, f"{spec.kind} cluster", queued)
+            yield queued
         return
     active = _active_client()
     if active is not None:
         yield active
         return
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = spec.workers or os.cpu_count() or 1
     with (
         LocalCluster(
             n_workers=n_workers,
@@ -49,13 +107,67 @@ def connect(
         ) as cluster,
         Client(cluster) as local,
     ):
-        if announce:
-            print(
-                f"gmat-sweep-dask: LocalCluster with {n_workers} workers; "
-                f"dashboard {local.dashboard_link}",
-                file=sys.stderr,
-            )
+        _announce(announce, f"LocalCluster with {n_workers} workers", local)
         yield local
+
+
+def jobqueue_kwargs(spec: ClusterSpec) -> dict[str, Any]:
+    """Keyword arguments for the dask-jobqueue cluster class of ``spec``.
+
+    Each job runs ``cores`` single-threaded worker processes (GMAT is one engine per
+    process), and ``GMAT_ROOT`` is exported in the job script when it is set here.
+    """
+    kwargs: dict[str, Any] = dict(spec.options)
+    for name in ("cores", "memory", "walltime", "queue", "account"):
+        value = getattr(spec, name)
+        if value is not None:
+            kwargs[name] = value
+    if spec.cores is not None:
+        kwargs.setdefault("processes", spec.cores)
+    if spec.job_extra:
+        kwargs["job_extra_directives"] = list(spec.job_extra)
+    prologue = list(kwargs.get("job_script_prologue", []))
+    if os.environ.get("GMAT_ROOT"):
+        prologue.append(f"export GMAT_ROOT={os.environ['GMAT_ROOT']}")
+    if prologue:
+        kwargs["job_script_prologue"] = prologue
+    kwargs.setdefault("python", sys.executable)
+    return kwargs
+
+
+@contextmanager
+def _jobqueue_cluster(spec: ClusterSpec) -> Iterator[Any]:
+    if spec.kind not in JOBQUEUE:
+        raise UsageError(f"--cluster {spec.kind!r}: expected local or one of {sorted(JOBQUEUE)}")
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise UsageError(
+            f"--cluster {spec.kind} needs dask-jobqueue: pip install 'gmat-sweep-dask[jobqueue]'"
+        ) from None
+    cls = getattr(dask_jobqueue, JOBQUEUE[spec.kind])
+    try:
+        cluster = cls(**jobqueue_kwargs(spec))
+    except ValueError as exc:  # dask-jobqueue's own complaints about missing settings
+        raise UsageError(f"--cluster {spec.kind}: {exc}") from None
+    with cluster:
+        if spec.adapt is not None:
+            cluster.adapt(minimum_jobs=spec.adapt[0], maximum_jobs=spec.adapt[1])
+        else:
+            cluster.scale(jobs=spec.jobs or 1)
+        yield cluster
+
+
+def _announce(enabled: bool, what: str, client: Client) -> None:
+    if not enabled:
+        return
+    try:
+        import bokeh  # noqa: F401 - distributed serves its dashboard only with bokeh
+    except ImportError:
+        dashboard = "no dashboard (pip install 'gmat-sweep-dask[dashboard]')"
+    else:
+        dashboard = f"dashboard {client.dashboard_link}"
+    print(f"gmat-sweep-dask: {what}; {dashboard}", file=sys.stderr)
 
 
 def _active_client() -> Client | None:

@@ -22,7 +22,7 @@ from distributed import Client
 
 from gmat_sweep_dask import config, frames, layout
 from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.cluster import connect
+from gmat_sweep_dask.cluster import TLS, ClusterSpec, connect
 from gmat_sweep_dask.design import Design, design_from_header
 from gmat_sweep_dask.engine import check_mission
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
@@ -92,11 +92,15 @@ class Sweep:
         *,
         script: str | Path | None = None,
         allow_script_drift: bool = False,
+        keep_raw: bool | None = None,
+        timeout: float | None = None,
+        isolate: bool | None = None,
     ) -> Sweep:
         """Reopen the sweep recorded in ``out`` (a sweep directory or its manifest file).
 
         The design is rebuilt from the manifest header. The script is the recorded path
         unless ``script`` is given; its canonical SHA-256 must match the recorded one.
+        Options left unset default to the recorded ones (``keep_raw``) or dask.config.
 
         Raises:
             ScriptError: the script changed (both hashes shown) and drift is not allowed.
@@ -106,7 +110,14 @@ class Sweep:
         manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
         header = manifest.header
         design = design_from_header(header["design"], sweep_dir.resolve())
-        sweep = cls(script or header["script"], design, sweep_dir, keep_raw=header["keep_raw"])
+        sweep = cls(
+            script or header["script"],
+            design,
+            sweep_dir,
+            keep_raw=header["keep_raw"] if keep_raw is None else keep_raw,
+            timeout=timeout,
+            isolate=isolate,
+        )
         recorded, current = header["script_sha256"], canonical_sha256(sweep.script)
         if recorded != current and not allow_script_drift:
             raise ScriptError(
@@ -144,14 +155,17 @@ class Sweep:
         client: Client | None = None,
         *,
         scheduler: str | None = None,
-        workers: int | None = None,
+        cluster: ClusterSpec | None = None,
+        tls: TLS | None = None,
         progress: bool = True,
         retries: int | None = None,
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
-        Nothing is written before the script and every swept field were checked on a
-        worker. Returns the counts of the whole sweep after this call.
+        The cluster is chosen by :func:`gmat_sweep_dask.cluster.connect` from ``client``,
+        ``scheduler`` (+ ``tls``) or ``cluster``. Nothing is written before the script and
+        every swept field were checked on the workers. Returns the counts of the whole
+        sweep after this call.
 
         Raises:
             ScriptError: a worker cannot load the script or a swept field does not exist.
@@ -160,7 +174,9 @@ class Sweep:
         """
         start = time.monotonic()
         existing = self._existing_manifest()
-        with connect(client, scheduler=scheduler, workers=workers, announce=progress) as active:
+        with connect(
+            client, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
+        ) as active:
             gmat = self._check_on_worker(active)
             self._make_dir()
             with SweepLock(self.out), guard() as interrupts:
