@@ -213,6 +213,15 @@ class Sweep:
         counts = manifest.status_counts()
         return SweepResult(self.out, counts, time.monotonic() - start, len(pending), gmat)
 
+    def resume(self, client: Client | None = None, **options: Any) -> SweepResult:
+        """Run exactly the runs whose latest entry is not ok, plus those never recorded.
+
+        The same as :meth:`run` (which always runs only what is pending); named for
+        sweeps reopened with :meth:`from_manifest`. Unrecorded batches that finished
+        before a crash are reconciled into the manifest first and not run again.
+        """
+        return self.run(client, **options)
+
     def frame(self, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
         """The lazy frame of one output (see :func:`gmat_sweep_dask.frames.open_frame`)."""
         manifest = self.manifest or mf.Manifest.load(self.out / layout.MANIFEST)
