@@ -263,6 +263,24 @@ def show(sweep_dir: Path, failed: bool) -> None:
         click.echo(failed_runs(sweep_dir))
 
 
+@main.command(name="compact")
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@_handle_errors
+def compact_command(sweep_dir: Path) -> None:
+    """Merge SWEEP_DIR's small batch files into few large sorted Parquet files.
+
+    Sweeps compact themselves when they end; use this for sweeps written with
+    compaction off or interrupted before their end. Safe to interrupt and re-run.
+    """
+    from gmat_sweep_dask.maintenance import compact_dir
+
+    report = compact_dir(sweep_dir)
+    click.echo(
+        f"merged {report.merged_files} files into {report.written_files}; "
+        f"removed {report.removed_orphans} orphaned files"
+    )
+
+
 def _read_table(path: Path) -> Any:
     import pandas as pd
 

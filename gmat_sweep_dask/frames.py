@@ -56,7 +56,7 @@ def open_frame(
     name: str | None = None,
     include_missing: bool = False,
     max_partition_rows: int = 1_000_000,
-    max_partition_runs: int = 10_000,
+    max_partition_runs: int = 2_000,
 ) -> dd.DataFrame:
     """Build the lazy frame of one output of ``kind``.
 

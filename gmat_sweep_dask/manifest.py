@@ -3,8 +3,10 @@
 Line 1 is the header (schema version, script hash, versions, design, run count, seed).
 Every further line is one run entry, appended as its result arrives; each append is
 flushed and fsync'd. A line with an ``update`` key instead amends the header from that
-point on (e.g. an extension raising ``run_count`` and the design), keeping the file
-append-only. Readers tolerate a torn final line (a write cut short by a crash)
+point on (e.g. an extension raising ``run_count`` and the design), and a line with a
+``moved`` key records that compaction merged some batch files into one, so every entry
+pointing at those files now points at the merged file. The file stays append-only.
+Readers tolerate a torn final line (a write cut short by a crash)
 and fold several entries of one ``run_id`` last-wins. A corrupt line anywhere else is an
 error naming ``path:line``; loading never modifies the file.
 """
@@ -86,12 +88,16 @@ class Manifest:
         header = _parse(path, 1, complete[0])
         _check_header(path, header)
         entries: dict[int, dict[str, Any]] = {}
+        moves: dict[str, str] = {}
         for number, raw in enumerate(complete[1:], start=2):
             if not raw.strip():
                 continue
             record = _parse(path, number, raw)
             if "update" in record:
                 header = _amend(path, number, header, record["update"])
+                continue
+            if "moved" in record:
+                _note_move(path, number, moves, record["moved"])
                 continue
             _check_entry(path, number, record, int(header["run_count"]))
             entries[record["run_id"]] = record
@@ -109,6 +115,8 @@ class Manifest:
                 pass
             else:
                 torn, unterminated = False, True
+        if moves:
+            _apply_moves(entries, moves)
         return cls(path, header, entries, valid_bytes, torn, unterminated)
 
 
@@ -136,6 +144,33 @@ def _check_header(path: Path, header: Mapping[str, Any]) -> None:
     count = header.get("run_count")
     if not isinstance(count, int) or count < 0:
         raise ManifestCorruptError(path, 1, f"bad run_count {count!r}")
+
+
+def _note_move(path: Path, number: int, moves: dict[str, str], moved: Any) -> None:
+    if (
+        not isinstance(moved, dict)
+        or not isinstance(moved.get("to"), str)
+        or not isinstance(moved.get("from"), list)
+    ):
+        raise ManifestCorruptError(path, number, "a moved record needs 'from' (list) and 'to'")
+    for source in moved["from"]:
+        moves[str(source)] = moved["to"]
+
+
+def _apply_moves(entries: dict[int, dict[str, Any]], moves: dict[str, str]) -> None:
+    """Point every output location at the file its rows live in after all compactions."""
+
+    def final(path: str) -> str:
+        seen = set()
+        while path in moves and path not in seen:
+            seen.add(path)
+            path = moves[path]
+        return path
+
+    for entry in entries.values():
+        for location in entry.get("outputs", {}).values():
+            if location.get("path") in moves:
+                location["path"] = final(location["path"])
 
 
 def _amend(path: Path, number: int, header: dict[str, Any], update: Any) -> dict[str, Any]:
@@ -206,6 +241,10 @@ class ManifestWriter:
             writer._file.write(b"\n")
             writer._file.flush()
         return writer
+
+    def record_move(self, sources: list[str], target: str) -> None:
+        """Durably record that the rows of ``sources`` now live in ``target``."""
+        self.append([{"moved": {"from": list(sources), "to": target}}])
 
     def update_header(self, changes: Mapping[str, Any]) -> None:
         """Durably amend the header (applied by :meth:`Manifest.load` from here on)."""

@@ -144,7 +144,7 @@ def write_batch(
     schema = unify([table for table, _ in runs])
     meta = dict(runs[0][1])
     meta["epoch_scales"] = {k: v for _, m in runs for k, v in m["epoch_scales"].items()}
-    schema = schema.with_metadata({META_KEY: json.dumps(meta).encode()})
+    schema = schema.with_metadata({META_KEY: json_bytes(meta)})
     final = directory / f"part-{tag}.parquet"
     tmp = directory / f".part-{tag}.parquet.tmp"
     with pq.ParquetWriter(tmp, schema) as writer:
@@ -171,6 +171,11 @@ def write_outcomes(sweep_dir: Path, tag: str, outcomes: list[dict[str, Any]]) ->
         os.fsync(handle.fileno())
     os.replace(tmp, final)
     return final
+
+
+def json_bytes(meta: dict[str, Any]) -> bytes:
+    """The encoding of the metadata stored under :data:`META_KEY`."""
+    return json.dumps(meta, sort_keys=True).encode()
 
 
 def read_meta(path: Path) -> dict[str, Any]:

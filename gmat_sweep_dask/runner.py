@@ -23,6 +23,7 @@ from distributed import Client
 from gmat_sweep_dask import config, frames, layout
 from gmat_sweep_dask import manifest as mf
 from gmat_sweep_dask.cluster import TLS, ClusterSpec, connect
+from gmat_sweep_dask.compact import compact
 from gmat_sweep_dask.design import Design, design_from_header
 from gmat_sweep_dask.engine import check_mission
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
@@ -207,6 +208,8 @@ class Sweep:
                         window_per_worker=config.get("window-per-worker"),
                     ).run()
                     bar.close()
+                    if config.get("compact"):
+                        compact(manifest, writer, client=active)
                 finally:
                     writer.close()
         self.manifest = manifest
