@@ -12,6 +12,7 @@ step, or by a retried batch) are removed afterwards. Large files are never rewri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -158,8 +159,6 @@ def remove_orphans(manifest: mf.Manifest) -> int:
         path.unlink(missing_ok=True)
         removed += 1
     for transient in (layout.OUTCOMES, layout.ATTEMPTS):
-        try:
+        with contextlib.suppress(OSError):  # absent, or holds records still to reconcile
             (sweep_dir / transient).rmdir()
-        except OSError:
-            pass  # absent, or holds records still to reconcile
     return removed
