@@ -87,7 +87,7 @@ class Executor:
         On any exception (Ctrl-C included) the tasks still queued are cancelled before
         the exception propagates; outcomes already delivered stay delivered.
         """
-        completed = as_completed(with_results=True, raise_errors=False)
+        completed = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
         try:
             self._fill(completed)
             for future, result in completed:
