@@ -38,7 +38,8 @@ def sweep(
 
     ``client`` picks the Dask cluster; without it the active default client is used, or
     a LocalCluster is started and closed afterwards. ``report`` names the ReportFile of
-    the returned frame when the script writes several. ``timeout`` (seconds) kills and
+    the returned frame when the script writes several (checked before anything runs).
+    ``timeout`` (seconds) kills and
     fails a run that takes longer; ``isolate=False`` runs GMAT inside the worker process
     (no crash isolation, no timeout); ``keep_raw`` keeps GMAT's text outputs.
 
@@ -52,7 +53,7 @@ def sweep(
     """
     design = make_design(grid=grid, samples=samples)
     job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate)
-    job.run(client, progress=progress, retries=retries)
+    job.run(client, progress=progress, retries=retries, report=report, require_report=True)
     return job.frame(report)
 
 

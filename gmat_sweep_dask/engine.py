@@ -106,8 +106,9 @@ def _log_tail(exc: BaseException) -> str | None:
 def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
     """Load ``script`` on this process and read each field; report problems, never raise.
 
-    Returns ``{"gmat": {...}, "values": {field: value}, "errors": [...]}`` where each
-    error names the field and ``values`` holds the script's own value of each field.
+    Returns ``{"gmat": {...}, "values": {field: value}, "reports": [...], "errors": [...]}``
+    where each error names the field, ``values`` holds the script's own value of each
+    field and ``reports`` names the script's ReportFiles.
     """
     from gmat_run import Mission
     from gmat_run.errors import GmatFieldError
@@ -123,11 +124,20 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
                     errors.append(f"field {path!r}: {exc}")
     except Exception as exc:
         problem = f"cannot load the script: {type(exc).__name__}: {exc}"
-        return {"gmat": None, "values": {}, "errors": [problem]}
+        return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
     gmat = mission.gmat
     info = {
         "root": str(mission.install.root),
         "version": mission.install.version,
         "standin": bool(getattr(gmat, "__gmat_standin__", False)),
     }
-    return {"gmat": info, "values": values, "errors": errors}
+    return {"gmat": info, "values": values, "reports": _report_names(gmat), "errors": errors}
+
+
+def _report_names(gmat: Any) -> list[str]:
+    """Names of the loaded script's ReportFile resources, sorted."""
+    try:
+        names = gmat.Moderator.Instance().GetListOfObjects(gmat.SUBSCRIBER)
+        return sorted(n for n in names if gmat.GetObject(n).GetTypeName() == "ReportFile")
+    except Exception:  # an engine without this introspection: nothing to validate against
+        return []

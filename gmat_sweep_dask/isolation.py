@@ -79,7 +79,7 @@ class EngineHost:
         except (EOFError, OSError):
             code = self.process.wait()
             problem = f"the GMAT engine process died while loading the script (exit {code})"
-            return {"gmat": None, "values": {}, "errors": [problem]}
+            return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
 
     @property
     def alive(self) -> bool:

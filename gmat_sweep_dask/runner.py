@@ -160,13 +160,16 @@ class Sweep:
         tls: TLS | None = None,
         progress: bool = True,
         retries: int | None = None,
+        report: str | None = None,
+        require_report: bool = False,
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
         The cluster is chosen by :func:`gmat_sweep_dask.cluster.connect` from ``client``,
         ``scheduler`` (+ ``tls``) or ``cluster``. Nothing is written before the script and
-        every swept field were checked on the workers. Returns the counts of the whole
-        sweep after this call.
+        every swept field were checked on the workers; with ``require_report`` the
+        ReportFile the caller will read (``report``, or the only one) is checked too.
+        Returns the counts of the whole sweep after this call.
 
         Raises:
             ScriptError: a worker cannot load the script or a swept field does not exist.
@@ -178,7 +181,7 @@ class Sweep:
         with connect(
             client, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
         ) as active:
-            gmat = self._check_on_worker(active)
+            gmat = self._check_on_worker(active, report if require_report else False)
             self._make_dir()
             with SweepLock(self.out), guard() as interrupts:
                 manifest, writer = self._open(existing, gmat)
@@ -255,7 +258,7 @@ class Sweep:
             )
         return manifest
 
-    def _check_on_worker(self, client: Client) -> dict[str, Any]:
+    def _check_on_worker(self, client: Client, report: str | bool | None) -> dict[str, Any]:
         """Load the script and read every swept field on every worker; raise on problems.
 
         With isolation this also starts each worker's warm GMAT engine process, in
@@ -270,9 +273,11 @@ class Sweep:
         errors = sorted({e for r in reports.values() for e in r["errors"]})
         if errors:
             raise ScriptError(f"{self.script.name}: " + "; ".join(errors))
-        report = next(iter(reports.values()))
-        self.design.resolve(report["values"])
-        return report["gmat"]
+        first = next(iter(reports.values()))
+        if report is not False:
+            _check_report(self.script.name, report, first["reports"])
+        self.design.resolve(first["values"])
+        return first["gmat"]
 
     def _make_dir(self) -> None:
         try:
@@ -327,6 +332,16 @@ class Sweep:
             isolate=self.isolate,
             timeout=self.timeout,
         )
+
+
+def _check_report(script: str, wanted: str | None, available: list[str]) -> None:
+    """Refuse, before anything runs, a report choice the frame could not honour."""
+    if not available:
+        return
+    if wanted is None and len(available) > 1:
+        raise ScriptError(f"{script} writes several ReportFiles {available}; pass report=NAME")
+    if wanted is not None and wanted not in available:
+        raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {available}")
 
 
 def _drop_records(sweep_dir: Path, batch: Batch, outcomes: list[dict[str, Any]]) -> None:

@@ -161,3 +161,23 @@ def test_gmat_bootstraps_once_per_worker_process(
     for pid in workers.values():
         assert pids.count(str(pid)) <= 1
     assert len(set(pids)) == len(pids)
+
+
+def test_a_multi_report_script_needs_report_before_anything_runs(client, tmp_path) -> None:
+    from conftest import SCRIPTS
+
+    script = SCRIPTS / "leo_outputs.script"
+    with pytest.raises(ScriptError, match="several ReportFiles"):
+        sweep(script, grid={"Sat.SMA": [7000]}, out=tmp_path / "a", client=client, progress=False)
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ScriptError, match="no ReportFile 'Nope'"):
+        sweep(script, grid={"Sat.SMA": [7000]}, out=tmp_path / "b", client=client,
+              report="Nope", progress=False)
+    frame = sweep(script, grid={"Sat.SMA": [7000, 7100]}, out=tmp_path / "c", client=client,
+                  report="Orbit", progress=False)
+    assert "Sat.Earth.SMA" in frame.columns
+    ephemeris = open_sweep(tmp_path / "c", kind="ephemeris").compute()
+    assert {"X", "VZ", "time"} <= set(ephemeris.columns)
+    assert sorted(ephemeris.index.unique()) == [0, 1]
+    contacts = open_sweep(tmp_path / "c", kind="contact").compute()
+    assert "interval_id" in contacts.columns
