@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,14 @@ from typing import Any
 
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
 
+try:  # orjson parses manifests about twice as fast; json is the fallback
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+
 SCHEMA_VERSION = 1
+#: Entry fields kept in memory by default: what statuses, frames and compaction need.
+SLIM_FIELDS = ("run_id", "status", "outputs", "error", "attempts")
 MAGIC = "gmat-sweep-dask manifest"
 OK = "ok"
 FAILED = "failed"
@@ -30,7 +38,11 @@ FAILED = "failed"
 
 @dataclass
 class Manifest:
-    """An in-memory view of a manifest file: its header and latest entry per run."""
+    """An in-memory view of a manifest file: its header and latest entry per run.
+
+    Entries are slim (only :data:`SLIM_FIELDS`, with shared path strings) unless loaded
+    with ``full=True``, so a 100,000-run manifest stays small in memory.
+    """
 
     path: Path
     header: dict[str, Any]
@@ -38,6 +50,11 @@ class Manifest:
     valid_bytes: int = 0
     torn: bool = False
     unterminated: bool = False
+    full: bool = False
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        """Make ``entry`` the latest entry of its run (slimmed unless this view is full)."""
+        self.entries[entry["run_id"]] = dict(entry) if self.full else _slim(entry)
 
     @property
     def run_count(self) -> int:
@@ -63,8 +80,10 @@ class Manifest:
         ]
 
     @classmethod
-    def load(cls, path: str | Path) -> Manifest:
+    def load(cls, path: str | Path, *, full: bool = False) -> Manifest:
         """Parse ``path``; a torn final line is dropped, any other bad line raises.
+
+        ``full`` keeps every field of every entry (overrides, timestamps, worker, log).
 
         Raises:
             SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
@@ -100,7 +119,7 @@ class Manifest:
                 _note_move(path, number, moves, record["moved"])
                 continue
             _check_entry(path, number, record, int(header["run_count"]))
-            entries[record["run_id"]] = record
+            entries[record["run_id"]] = record if full else _slim(record)
         unterminated = False
         if torn:
             # a complete record whose newline never reached the disk still counts
@@ -110,19 +129,32 @@ class Manifest:
                     header = _amend(path, len(lines), header, record["update"])
                 else:
                     _check_entry(path, len(lines), record, int(header["run_count"]))
-                    entries[record["run_id"]] = record
+                    entries[record["run_id"]] = record if full else _slim(record)
             except ManifestCorruptError:
                 pass
             else:
                 torn, unterminated = False, True
         if moves:
             _apply_moves(entries, moves)
-        return cls(path, header, entries, valid_bytes, torn, unterminated)
+        return cls(path, header, entries, valid_bytes, torn, unterminated, full)
+
+
+def _slim(entry: Mapping[str, Any]) -> dict[str, Any]:
+    slim = {k: entry[k] for k in SLIM_FIELDS if k in entry}
+    outputs = entry.get("outputs")
+    if isinstance(outputs, dict):
+        slim["outputs"] = {
+            key: {**loc, "path": sys.intern(loc["path"])}
+            if isinstance(loc, dict) and isinstance(loc.get("path"), str)
+            else loc
+            for key, loc in outputs.items()
+        }
+    return slim
 
 
 def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:
     try:
-        record = json.loads(raw)
+        record = _loads(raw)
     except ValueError as exc:
         raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
     if not isinstance(record, dict):

@@ -26,7 +26,7 @@ def reconcile(manifest: mf.Manifest, writer: mf.ManifestWriter) -> int:
         fresh = [o for o in outcomes if _wanted(manifest, sweep_dir, o)]
         writer.append(fresh)
         for outcome in fresh:
-            manifest.entries[outcome["run_id"]] = outcome
+            manifest.add(outcome)
         added += len(fresh)
         record.unlink()
     for marker in (sweep_dir / layout.ATTEMPTS).glob("*"):

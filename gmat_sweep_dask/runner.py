@@ -194,7 +194,7 @@ class Sweep:
                         with interrupts.critical():
                             writer.append(outcomes)
                             for outcome in outcomes:
-                                manifest.entries[outcome["run_id"]] = outcome
+                                manifest.add(outcome)
                             _drop_records(self.out, batch, outcomes)
                         bar.update([o["status"] for o in outcomes])
 

@@ -11,7 +11,8 @@ from gmat_sweep_dask import manifest as mf
 
 def _load(sweep_dir: Path) -> mf.Manifest:
     path = Path(sweep_dir)
-    return mf.Manifest.load(path if path.name == layout.MANIFEST else path / layout.MANIFEST)
+    manifest = path if path.name == layout.MANIFEST else path / layout.MANIFEST
+    return mf.Manifest.load(manifest, full=True)
 
 
 def describe(sweep_dir: Path) -> str:

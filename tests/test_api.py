@@ -59,7 +59,7 @@ def test_loc_returns_exactly_that_run(client, example_script: Path, tmp_path: Pa
 def test_failed_runs_are_recorded_and_visible(client, fault_script: Path, tmp_path: Path) -> None:
     table = pd.DataFrame({"StandinFault.Value": [0, 1, 0], "Sat.SMA": [7000.0, 7000.0, 0.0]})
     frame = sweep(fault_script, samples=table, out=tmp_path / "s", client=client, progress=False)
-    manifest = Manifest.load(tmp_path / "s" / "manifest.jsonl")
+    manifest = Manifest.load(tmp_path / "s" / "manifest.jsonl", full=True)
     status = {run_id: e["status"] for run_id, e in manifest.entries.items()}
     assert status == {0: "ok", 1: "failed", 2: "failed"}
     assert "GmatRunError" in manifest.entries[1]["error"]

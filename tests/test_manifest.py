@@ -54,12 +54,20 @@ def test_a_torn_tail_at_every_byte_loses_at_most_the_torn_entry(tmp_path: Path) 
     last_two = len(mf.encode(records[-1])) + len(mf.encode(records[-2]))
     for cut in range(len(full) - last_two, len(full) + 1):
         path.write_bytes(full[:cut])
-        loaded = mf.Manifest.load(path)
+        loaded = mf.Manifest.load(path, full=True)
         complete_lines = full[:cut].count(b"\n") - 1
         assert set(loaded.entries) >= set(range(complete_lines))
         assert len(loaded.entries) <= 3
         for run_id, e in loaded.entries.items():
             assert e == records[run_id + 1]
+
+
+def test_entries_are_slim_unless_full(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, entry(0, worker="w", overrides={"Sat.SMA": 1.0}, log_tail="x")])
+    slim = mf.Manifest.load(path).entries[0]
+    assert set(slim) <= set(mf.SLIM_FIELDS) and slim["status"] == "ok"
+    assert mf.Manifest.load(path, full=True).entries[0]["worker"] == "w"
 
 
 def test_reopen_repairs_a_torn_tail_before_appending(tmp_path: Path) -> None:

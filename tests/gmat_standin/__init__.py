@@ -1,0 +1,51 @@
+"""The GMAT stand-in engine for tests: a GMAT_ROOT layout with a pure-Python ``gmatpy``.
+
+``ROOT`` is the absolute path to point ``GMAT_ROOT`` at; ``environ()`` builds an environment
+for a subprocess (or a Dask worker) that uses the stand-in, with its fault-injection knobs.
+The engine itself lives in ``root/bin/gmatpy`` (see its docstrings); test scripts live in
+``SCRIPTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["FAULT_CRASH", "FAULT_ERROR", "FAULT_HANG", "FAULT_NONE", "ROOT", "SCRIPTS", "environ"]
+
+#: Absolute path of the stand-in GMAT_ROOT.
+ROOT: Path = (Path(__file__).resolve().parent / "root").resolve()
+#: Test mission scripts for the stand-in.
+SCRIPTS: Path = Path(__file__).resolve().parent / "scripts"
+
+#: Values of the ``StandinFault`` script Variable (and ``GMAT_STANDIN_FAULT``).
+FAULT_NONE, FAULT_ERROR, FAULT_CRASH, FAULT_HANG = 0, 1, 2, 3
+
+
+def environ(
+    *,
+    delay: float | None = None,
+    fault: int | None = None,
+    setup_log: str | os.PathLike[str] | None = None,
+    run_log: str | os.PathLike[str] | None = None,
+    **overrides: str,
+) -> dict[str, str]:
+    """A copy of ``os.environ`` with ``GMAT_ROOT`` set to the stand-in.
+
+    ``delay`` (s) sets ``GMAT_STANDIN_DELAY``, ``fault`` sets ``GMAT_STANDIN_FAULT``,
+    ``setup_log`` / ``run_log`` set ``GMAT_STANDIN_SETUP_LOG`` / ``GMAT_STANDIN_RUN_LOG``;
+    any other keyword is set verbatim (e.g. ``PYTHONPATH="..."``).
+    """
+    env = dict(os.environ)
+    env["GMAT_ROOT"] = str(ROOT)
+    knobs = {
+        "GMAT_STANDIN_DELAY": delay,
+        "GMAT_STANDIN_FAULT": fault,
+        "GMAT_STANDIN_SETUP_LOG": setup_log,
+        "GMAT_STANDIN_RUN_LOG": run_log,
+    }
+    for key, value in knobs.items():
+        if value is not None:
+            env[key] = str(value)
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
