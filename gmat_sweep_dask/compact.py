@@ -38,6 +38,7 @@ class Merge:
     sources: tuple[tuple[str, tuple[int, ...]], ...]
     target: str
     row_group_rows: int
+    rows: int
 
 
 @dataclass
@@ -77,7 +78,8 @@ def plan(manifest: mf.Manifest, *, target_rows: int, row_group_rows: int) -> lis
                 continue
             target = f"{COMPACT_PREFIX}{by_file[group[0]][0]:09d}-{uuid.uuid4().hex[:10]}.parquet"
             sources = tuple((f, tuple(by_file[f])) for f in group)
-            merges.append(Merge(str(sweep_dir), output, sources, target, row_group_rows))
+            size = sum(rows[f] for f in group)
+            merges.append(Merge(str(sweep_dir), output, sources, target, row_group_rows, size))
     return merges
 
 
@@ -89,7 +91,7 @@ def merge(job: Merge) -> str:
         table = pq.read_table(sweep_dir / path)
         keep = pc.is_in(table["run_id"], value_set=pa.array(run_ids, type=pa.int64()))
         tables.append(table.filter(keep))
-        metas.append(outputs.read_meta(sweep_dir / path))
+        metas.append(outputs.meta_of(table.schema))
     schema = outputs.unify(tables)
     table = pa.concat_tables([outputs.conform(t, schema) for t in tables])
     key = metas[0].get("key")
@@ -113,14 +115,16 @@ def compact(
     client: Any = None,
     target_rows: int = 4_000_000,
     row_group_rows: int = 131_072,
+    local_rows: int = 2_000_000,
 ) -> CompactReport:
     """Merge small batch files and drop orphans; the caller holds the sweep lock.
 
-    Merges run as Dask tasks on ``client`` when given, else in this process.
+    Merges run as Dask tasks on ``client`` when given and there is more than
+    ``local_rows`` rows to merge (below that, task overhead dominates), else here.
     """
     report = CompactReport()
     jobs = plan(manifest, target_rows=target_rows, row_group_rows=row_group_rows)
-    if client is not None and jobs:
+    if client is not None and len(jobs) > 1 and sum(j.rows for j in jobs) > local_rows:
         targets = client.gather(client.map(merge, jobs, pure=False))
     else:
         targets = [merge(job) for job in jobs]
