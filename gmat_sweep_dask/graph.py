@@ -5,8 +5,10 @@ Runs are grouped into batches by *guided self-scheduling*: a batch holds
 ``target_task_seconds`` once run times are known (the first tasks hold one run each).
 Batches therefore start large and shrink to single runs near the end, so no worker idles
 behind a straggler. Tasks are submitted through a sliding window of
-``window_per_worker × workers`` futures: the scheduler always has work queued, but a
-100,000-run sweep never holds 100,000 futures.
+``max(window_per_worker × workers, min_inflight)`` futures: the scheduler always has work
+queued (enough for adaptive clusters to see demand and scale up; the floor applies once
+the first result has sized the batches), but a 100,000-run sweep never holds 100,000
+futures.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Executor:
     on_outcomes: Callable[[Batch, list[dict[str, Any]]], None]
     retries: int = 2
     window_per_worker: int = 2
+    min_inflight: int = 64
     _inflight: dict[str, Batch] = field(default_factory=dict)
     _workers: int = 1
     _polled: float = 0.0
@@ -101,8 +104,9 @@ class Executor:
             raise
 
     def _fill(self, completed: as_completed) -> None:
-        window = self.window_per_worker * self._worker_count()
-        while len(self._inflight) < max(window, 2):
+        floor = self.min_inflight if self.planner.run_seconds is not None else 1
+        window = max(self.window_per_worker * self._worker_count(), floor)
+        while len(self._inflight) < window:
             ids = self.planner.next_batch(self._workers)
             if ids is None:
                 return

@@ -209,6 +209,7 @@ class Sweep:
                         record,
                         retries=config.get("retries", retries),
                         window_per_worker=config.get("window-per-worker"),
+                        min_inflight=config.get("min-inflight"),
                     ).run()
                     bar.close()
                     if config.get("compact"):

@@ -1,0 +1,132 @@
+"""Throughput: gmat-sweep-dask vs gmat-sweep 0.6.0 on the same engine, cluster and machine.
+
+Scenarios (TARGETS.md P1/P2): a fast engine (stand-in, no delay, N=200) and an
+engine-dominated one (stand-in with a 50 ms delay per run, N=100), both on one warm
+2-worker LocalCluster shared by every tool. Tools, in rotating order each repeat:
+
+* ``gsd``           gmat-sweep-dask ``sweep()`` (isolated warm engine hosts, the default)
+* ``gsd-inproc``    gmat-sweep-dask with ``isolate=False`` (GMAT inside the worker)
+* ``gs-dask``       gmat-sweep 0.6.0 ``DaskPool(client=client)``
+* ``gs-joblib``     gmat-sweep 0.6.0 ``LocalJoblibPool(max_workers=2)``
+
+gmat-sweep's ``sweep()`` always ends by loading every result into pandas; ours returns a
+lazy frame, so ``gsd`` is timed both without and with ``.compute()`` of the frame. ``t`` is
+one warm run straight through gmat-run in one process (load, override, run, parse the
+report), the ideal wall time is ``N·t/W``.
+
+    python benchmarks/bench_throughput.py [--repeats 5] [--workers 2]
+
+Uses ``GMAT_ROOT`` if it names a real GMAT (the delay scenario is then skipped), else the
+stand-in engine in ``tests/gmat_standin/root``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STANDIN = REPO / "tests" / "gmat_standin" / "root"
+SCRIPT = REPO / "tests" / "gmat_standin" / "scripts" / "leo_faults.script"
+
+
+def engine_time(script: Path, overrides: dict, runs: int = 40) -> float:
+    """Median seconds of one warm gmat-run run (load, override, run, parse) in-process."""
+    from gmat_run import Mission
+
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs + 3):
+            start = time.perf_counter()
+            mission = Mission.load(script)
+            for key, value in overrides.items():
+                mission[key] = value
+            results = mission.run(working_dir=Path(tmp) / str(i))
+            for name in results.reports:
+                results.reports[name]
+            times.append(time.perf_counter() - start)
+    return statistics.median(times[3:])
+
+
+def grid(n: int, extra: dict) -> dict:
+    return {"Sat.SMA": [7000.0 + 400.0 * i / max(n - 1, 1) for i in range(n)], **extra}
+
+
+def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: int) -> float:
+    """Wall seconds of one sweep with ``tool`` into a fresh ``out``."""
+    start = time.perf_counter()
+    if tool.startswith("gsd"):
+        from gmat_sweep_dask import sweep
+
+        frame = sweep(script, grid=axes, out=out, client=client, progress=False,
+                      isolate=tool != "gsd-inproc")
+        if tool == "gsd+compute":
+            frame.compute()
+    else:
+        from gmat_sweep import sweep as gs_sweep
+        from gmat_sweep.backends.dask import DaskPool
+        from gmat_sweep.backends.joblib import LocalJoblibPool
+
+        pool = DaskPool(client=client) if tool == "gs-dask" else LocalJoblibPool(workers)
+        try:
+            gs_sweep(script, grid=axes, backend=pool, out=out, progress=False)
+        finally:
+            pool.close()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tools", default="gsd,gsd+compute,gsd-inproc,gs-dask,gs-joblib")
+    args = parser.parse_args()
+    real = os.environ.get("GMAT_ROOT") and Path(os.environ["GMAT_ROOT"]).resolve() != STANDIN
+    if not real:
+        os.environ["GMAT_ROOT"] = str(STANDIN)
+    script = SCRIPT if not real else REPO / "examples" / "leo.script"
+    scenarios = [("fast", 200, {}), ("engine-bound", 100, {"StandinDelay.Value": [0.05]})]
+    if real:
+        scenarios = [("real", 200, {"Duration.Value": [60]})]
+    tools = args.tools.split(",")
+
+    from distributed import Client, LocalCluster
+
+    print(f"engine: {'real GMAT at ' + os.environ['GMAT_ROOT'] if real else 'stand-in'}; "
+          f"{args.workers} workers; median of {args.repeats}", flush=True)
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+        for name, n, extra in scenarios:
+            one = {k: v[0] for k, v in extra.items()}
+            t = engine_time(script, {"Sat.SMA": 7100.0, **one})
+            ideal = n * t / args.workers
+            axes = grid(n, extra)
+            for tool in tools:  # warm every tool's worker-side state, untimed
+                run_tool(tool, client, script, grid(4, extra), Path(tmp) / f"warm-{name}-{tool}",
+                         args.workers)
+            walls: dict[str, list[float]] = {tool: [] for tool in tools}
+            for rep in range(args.repeats):
+                order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+                for tool in order:
+                    out = Path(tmp) / f"{name}-{tool}-{rep}"
+                    walls[tool].append(run_tool(tool, client, script, axes, out, args.workers))
+            print(f"\n## {name}: N={n}, t={t * 1000:.1f} ms, ideal N·t/W={ideal:.2f} s")
+            print("| tool | median wall s | runs/s | wall / ideal | runs/s vs gs-dask |")
+            print("|---|---|---|---|---|")
+            base = statistics.median(walls["gs-dask"]) if "gs-dask" in walls else None
+            for tool in tools:
+                wall = statistics.median(walls[tool])
+                ratio = f"{base / wall:.2f}×" if base else "-"
+                print(f"| {tool} | {wall:.3f} | {n / wall:.1f} | {wall / ideal:.3f} | {ratio} |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
