@@ -21,6 +21,7 @@ from typing import Any
 
 from distributed import Client, LocalCluster
 
+from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
 
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
@@ -81,8 +82,7 @@ def connect(
         yield client
         return
     if scheduler is not None:
-        security = tls.security() if tls else None
-        with Client(scheduler, security=security, timeout="30s") as joined:
+        with _join(scheduler, tls) as joined:
             yield joined
         return
     spec = spec or ClusterSpec()
@@ -109,6 +109,21 @@ def connect(
     ):
         _announce(announce, f"LocalCluster with {n_workers} workers", local)
         yield local
+
+
+@contextmanager
+def _join(scheduler: str, tls: TLS | None) -> Iterator[Client]:
+    """Connect to a running scheduler; a refusal or timeout is a one-line UsageError."""
+    security = tls.security() if tls else None
+    timeout = config.get("connect-timeout")
+    try:
+        joined = Client(scheduler, security=security, timeout=timeout)
+    except (OSError, TimeoutError, TypeError, ValueError) as exc:
+        hint = "" if tls or not scheduler.startswith("tls://") else " (TLS needs --tls-* files)"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"cannot connect to scheduler {scheduler}{hint}: {first}") from None
+    with joined:
+        yield joined
 
 
 def jobqueue_kwargs(spec: ClusterSpec) -> dict[str, Any]:
