@@ -186,6 +186,7 @@ class Sweep:
             with SweepLock(self.out), guard() as interrupts:
                 manifest, writer = self._open(existing, gmat)
                 try:
+                    _check_shared(active, self.out)
                     reconcile(manifest, writer)
                     pending = manifest.pending_ids()
                     bar = Progress(len(pending), enabled=progress)
@@ -333,6 +334,26 @@ class Sweep:
             isolate=self.isolate,
             timeout=self.timeout,
         )
+
+
+def _check_shared(client: Client, sweep_dir: Path) -> None:
+    """Fail fast if a connected worker cannot see the sweep directory."""
+    if not client.nthreads():
+        return
+    blind = [
+        worker
+        for worker, sees in client.run(_sees, str(sweep_dir / layout.MANIFEST)).items()
+        if not sees
+    ]
+    if blind:
+        raise SweepDirError(
+            f"worker(s) {', '.join(sorted(blind))} cannot see {sweep_dir}: workers and the "
+            "driver must share a file system for the sweep directory"
+        )
+
+
+def _sees(path: str) -> bool:
+    return Path(path).is_file()
 
 
 def _check_report(script: str, wanted: str | None, available: list[str]) -> None:

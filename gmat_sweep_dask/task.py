@@ -21,6 +21,7 @@ from typing import Any
 
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask.engine import RunResult, run_mission
+from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.isolation import run_isolated
 
 
@@ -39,8 +40,14 @@ class Batch:
 
 
 def run_batch(batch: Batch) -> list[dict[str, Any]]:
-    """Run every run of ``batch``, write its outputs, return one outcome per run."""
+    """Run every run of ``batch``, write its outputs, return one outcome per run.
+
+    Raises:
+        SweepDirError: this worker cannot see the sweep directory (no shared file system);
+            nothing is written then, and the client records the batch's runs as failed.
+    """
     sweep_dir = Path(batch.sweep_dir)
+    check_shared(sweep_dir)
     attempts = _count_attempt(sweep_dir, batch.key)
     results: list[RunResult] = []
     for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True):
@@ -59,6 +66,15 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     ]
     outputs.write_outcomes(sweep_dir, tag, outcomes)
     return outcomes
+
+
+def check_shared(sweep_dir: Path) -> None:
+    """Raise unless this process sees the sweep directory the driver created."""
+    if not (sweep_dir / layout.MANIFEST).is_file():
+        raise SweepDirError(
+            f"worker {_worker_name()} cannot see the sweep directory {sweep_dir} "
+            "(no manifest there): workers and the driver must share a file system"
+        )
 
 
 def _count_attempt(sweep_dir: Path, key: str) -> int:

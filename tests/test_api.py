@@ -11,9 +11,6 @@ import pytest
 
 from gmat_sweep_dask import Manifest, ScriptError, SpecError, SweepDirError, open_sweep, sweep
 
-pytestmark = pytest.mark.gmat
-
-
 def swept_angle(frame: pd.DataFrame) -> float:
     """Angle (rad) travelled in the orbit plane from the first to the last row."""
     first, last = frame.iloc[0], frame.iloc[-1]
@@ -22,6 +19,7 @@ def swept_angle(frame: pd.DataFrame) -> float:
     return float(np.arccos(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b)))
 
 
+@pytest.mark.gmat
 def test_two_axis_grid_runs_every_combination_with_its_overrides(
     engine_client, example_script: Path, tmp_path: Path
 ) -> None:
@@ -46,9 +44,10 @@ def test_two_axis_grid_runs_every_combination_with_its_overrides(
     assert keys.equals(keys.sort_values(["run_id", "time"], ignore_index=True))
 
 
-def test_loc_returns_exactly_that_run(client, example_script: Path, tmp_path: Path) -> None:
+@pytest.mark.gmat
+def test_loc_returns_exactly_that_run(engine_client, example_script: Path, tmp_path: Path) -> None:
     frame = sweep(example_script, grid={"Sat.SMA": [7000, 7100, 7200, 7300, 7400]},
-                  out=tmp_path / "s", client=client, progress=False)
+                  out=tmp_path / "s", client=engine_client, progress=False)
     everything = frame.compute()
     one = frame.loc[3].compute()
     assert set(one.index) == {3}
@@ -131,9 +130,10 @@ def test_unknown_field_fails_before_anything_is_written(client, example_script, 
               out=tmp_path / "t", client=client)
 
 
-def test_open_sweep_reopens_a_finished_sweep(client, example_script, tmp_path) -> None:
+@pytest.mark.gmat
+def test_open_sweep_reopens_a_finished_sweep(engine_client, example_script, tmp_path) -> None:
     out = tmp_path / "s"
-    first = sweep(example_script, grid={"Sat.SMA": [7000, 7100]}, out=out, client=client,
+    first = sweep(example_script, grid={"Sat.SMA": [7000, 7100]}, out=out, client=engine_client,
                   progress=False).compute()
     again = open_sweep(out)
     pd.testing.assert_frame_equal(again.compute(), first)

@@ -32,7 +32,6 @@ def one_line_error(result: subprocess.CompletedProcess[str] | object, *needles: 
         assert needle in lines[0], lines[0]
 
 
-@pytest.mark.gmat
 def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "sma"
     epochs = "Sat.Epoch='01 Jan 2026 00:00:00.000','02 Jan 2026 12:00:00.000'"
@@ -53,7 +52,6 @@ def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
     assert starts.loc[0] == pd.Timestamp("2026-01-01 00:00:00")
 
 
-@pytest.mark.gmat
 def test_some_failed_runs_exit_1_and_show_lists_them(fault_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "f"
     result = cli("run", str(fault_script), "--grid", "StandinFault.Value=0,1", "--out", str(out),
@@ -65,7 +63,6 @@ def test_some_failed_runs_exit_1_and_show_lists_them(fault_script: Path, tmp_pat
     assert "GmatRunError" in shown.stdout
 
 
-@pytest.mark.gmat
 def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(
     example_script: Path, tmp_path: Path
 ) -> None:
@@ -77,7 +74,6 @@ def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(
     assert not out.exists()
 
 
-@pytest.mark.gmat
 def test_a_dir_holding_another_sweep_is_refused(example_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "s"
     assert cli("run", str(example_script), "--grid", "Sat.SMA=7000", "--out", str(out),

@@ -75,7 +75,6 @@ def _self_signed(tmp_path: Path) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-@pytest.mark.gmat
 def test_cli_joins_a_tls_secured_scheduler(example_script: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
     from distributed.security import Security
@@ -105,3 +104,28 @@ def test_cli_joins_a_tls_secured_scheduler(example_script: Path, tmp_path: Path)
         )
     assert secured.returncode == 0, secured.stderr
     assert "2 runs: 2 ok" in secured.stdout
+
+
+def test_workers_without_gmat_fail_the_check_before_anything_is_written(
+    example_script: Path, tmp_path: Path
+) -> None:
+    from distributed import Client, LocalCluster
+
+    from gmat_sweep_dask import ScriptError, sweep
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                      silence_logs=logging.ERROR,
+                      env={"GMAT_ROOT": str(tmp_path / "no-gmat-here")}) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        with pytest.raises(ScriptError, match="GMAT"):
+            sweep(example_script, grid={"Sat.SMA": [7000]}, out=tmp_path / "s", client=client,
+                  progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_worker_that_cannot_see_the_sweep_dir_is_a_clear_error(tmp_path: Path) -> None:
+    from gmat_sweep_dask.errors import SweepDirError
+    from gmat_sweep_dask.task import check_shared
+
+    with pytest.raises(SweepDirError, match="share a file system"):
+        check_shared(tmp_path / "not-shared")
