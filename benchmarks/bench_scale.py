@@ -41,15 +41,25 @@ def driver(runs: int, workers: int, out: Path) -> dict:
         "Sat.SMA": [7000.0 + 0.01 * i for i in range(runs // inner)],
         "Sat.ECC": [0.001 + 1e-5 * j for j in range(inner)],
     }
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         called = time.time()
         sweep(SCRIPT, grid=grid, out=out, client=client, progress=False)
         wall = time.time() - called
     manifest = Manifest.load(out / "manifest.jsonl", full=True)
-    first = min(datetime.fromisoformat(e["started"]).timestamp()
-                for e in manifest.entries.values() if e.get("started"))
+    first = min(
+        datetime.fromisoformat(e["started"]).timestamp()
+        for e in manifest.entries.values()
+        if e.get("started")
+    )
     started = time.perf_counter()
     frame = open_sweep(out)
     open_s = time.perf_counter() - started
@@ -82,9 +92,21 @@ def main() -> None:
     env = {**os.environ, "GMAT_ROOT": os.environ.get("GMAT_ROOT", str(STANDIN))}
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
-            [sys.executable, __file__, "--driver", "--runs", str(args.runs),
-             "--workers", str(args.workers), "--out", str(Path(tmp) / "sweep")],
-            env=env, capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--driver",
+                "--runs",
+                str(args.runs),
+                "--workers",
+                str(args.workers),
+                "--out",
+                str(Path(tmp) / "sweep"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     for key, value in measured.items():

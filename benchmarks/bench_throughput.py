@@ -64,8 +64,9 @@ def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: in
     if tool.startswith("gsd"):
         from gmat_sweep_dask import sweep
 
-        frame = sweep(script, grid=axes, out=out, client=client, progress=False,
-                      isolate=tool != "gsd-inproc")
+        frame = sweep(
+            script, grid=axes, out=out, client=client, progress=False, isolate=tool != "gsd-inproc"
+        )
         if tool == "gsd+compute":
             frame.compute()
     else:
@@ -98,22 +99,39 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    print(f"engine: {'real GMAT at ' + os.environ['GMAT_ROOT'] if real else 'stand-in'}; "
-          f"{args.workers} workers; median of {args.repeats}", flush=True)
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+    print(
+        f"engine: {'real GMAT at ' + os.environ['GMAT_ROOT'] if real else 'stand-in'}; "
+        f"{args.workers} workers; median of {args.repeats}",
+        flush=True,
+    )
+    with (
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for name, n, extra in scenarios:
             one = {k: v[0] for k, v in extra.items()}
             t = engine_time(script, {"Sat.SMA": 7100.0, **one})
             ideal = n * t / args.workers
             axes = grid(n, extra)
             for tool in tools:  # warm every tool's worker-side state, untimed
-                run_tool(tool, client, script, grid(4, extra), Path(tmp) / f"warm-{name}-{tool}",
-                         args.workers)
+                run_tool(
+                    tool,
+                    client,
+                    script,
+                    grid(4, extra),
+                    Path(tmp) / f"warm-{name}-{tool}",
+                    args.workers,
+                )
             walls: dict[str, list[float]] = {tool: [] for tool in tools}
             for rep in range(args.repeats):
-                order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+                order = tools[rep % len(tools) :] + tools[: rep % len(tools)]
                 for tool in order:
                     out = Path(tmp) / f"{name}-{tool}-{rep}"
                     walls[tool].append(run_tool(tool, client, script, axes, out, args.workers))

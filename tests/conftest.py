@@ -46,7 +46,7 @@ def standin_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
             os.environ[key] = value
 
 
-def _local_cluster(env: dict[str, str] | None = None):  # noqa: ANN202
+def _local_cluster(env: dict[str, str] | None = None):
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(

@@ -35,8 +35,21 @@ def one_line_error(result: subprocess.CompletedProcess[str] | object, *needles: 
 def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "sma"
     epochs = "Sat.Epoch='01 Jan 2026 00:00:00.000','02 Jan 2026 12:00:00.000'"
-    result = cli("run", str(example_script), "--grid", "Sat.SMA=7000:7400:3", "--grid", epochs,
-                 "--grid", "Duration.Value=600", "--out", str(out), "--workers", "2", "--quiet")
+    result = cli(
+        "run",
+        str(example_script),
+        "--grid",
+        "Sat.SMA=7000:7400:3",
+        "--grid",
+        epochs,
+        "--grid",
+        "Duration.Value=600",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert "6 runs: 6 ok" in result.stdout
     assert "stand-in" in result.stdout
@@ -54,8 +67,17 @@ def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
 
 def test_some_failed_runs_exit_1_and_show_lists_them(fault_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "f"
-    result = cli("run", str(fault_script), "--grid", "StandinFault.Value=0,1", "--out", str(out),
-                 "--workers", "1", "--quiet")
+    result = cli(
+        "run",
+        str(fault_script),
+        "--grid",
+        "StandinFault.Value=0,1",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert result.returncode == 1, result.stderr
     assert "1 failed" in result.stdout and "1 ok" in result.stdout
     shown = cli("show", str(out), "--failed")
@@ -67,8 +89,17 @@ def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(
     example_script: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "x"
-    unknown = cli("run", str(example_script), "--grid", "Sat.SMAA=7000,7100", "--out", str(out),
-                  "--workers", "1", "--quiet")
+    unknown = cli(
+        "run",
+        str(example_script),
+        "--grid",
+        "Sat.SMAA=7000,7100",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert unknown.returncode == 2
     one_line_error(unknown, "Sat.SMAA", "did you mean")
     assert not out.exists()
@@ -76,11 +107,32 @@ def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(
 
 def test_a_dir_holding_another_sweep_is_refused(example_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "s"
-    assert cli("run", str(example_script), "--grid", "Sat.SMA=7000", "--out", str(out),
-               "--workers", "1", "--quiet").returncode == 0
+    assert (
+        cli(
+            "run",
+            str(example_script),
+            "--grid",
+            "Sat.SMA=7000",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ).returncode
+        == 0
+    )
     before = (out / "manifest.jsonl").read_bytes()
-    other = cli("run", str(example_script), "--grid", "Sat.SMA=7100", "--out", str(out),
-                "--workers", "1", "--quiet")
+    other = cli(
+        "run",
+        str(example_script),
+        "--grid",
+        "Sat.SMA=7100",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert other.returncode == 2
     one_line_error(other, "different sweep", str(out))
     assert (out / "manifest.jsonl").read_bytes() == before
@@ -93,8 +145,10 @@ def test_a_dir_holding_another_sweep_is_refused(example_script: Path, tmp_path: 
         (["run", "{script}", "--grid", "Sat.SMA=7000:8000", "--out", "o"], ["Sat.SMA=7000:8000"]),
         (["run", "{script}", "--grid", "SMA=1", "--out", "o"], ["'SMA'"]),
         (["run", "{script}", "--out", "o"], ["--grid"]),
-        (["run", "{script}", "--grid", "Sat.SMA=1", "--grid", "Sat.SMA=2", "--out", "o"],
-         ["twice"]),
+        (
+            ["run", "{script}", "--grid", "Sat.SMA=1", "--grid", "Sat.SMA=2", "--out", "o"],
+            ["twice"],
+        ),
         (["show", "{tmp}"], ["no manifest"]),
         (["resume", "{tmp}"], ["no manifest"]),
     ],
@@ -110,8 +164,14 @@ def test_input_errors_exit_2_with_one_line(
 
 
 def test_show_reports_a_corrupt_manifest_with_path_and_line(tmp_path: Path) -> None:
-    header = {"format": "gmat-sweep-dask manifest", "schema_version": 1, "run_count": 2,
-              "design": {"kind": "grid", "axes": []}, "script": "x", "script_sha256": "0" * 64}
+    header = {
+        "format": "gmat-sweep-dask manifest",
+        "schema_version": 1,
+        "run_count": 2,
+        "design": {"kind": "grid", "axes": []},
+        "script": "x",
+        "script_sha256": "0" * 64,
+    }
     (tmp_path / "manifest.jsonl").write_text(json.dumps(header) + "\n{oops\n" + "{}\n")
     result = CliRunner().invoke(main, ["show", str(tmp_path)])
     assert result.exit_code == 2
@@ -127,5 +187,9 @@ def test_help_is_fast_and_complete(command: list[str]) -> None:
 
 def test_help_does_not_import_dask() -> None:
     code = "import sys; from gmat_sweep_dask.cli import main; print('dask' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )

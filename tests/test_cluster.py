@@ -17,8 +17,15 @@ from gmat_sweep_dask.cluster import ClusterSpec, jobqueue_kwargs
 
 def test_jobqueue_kwargs_map_flags_and_forward_gmat_root(monkeypatch) -> None:
     monkeypatch.setenv("GMAT_ROOT", "/opt/gmat-R2026a")
-    spec = ClusterSpec(kind="slurm", cores=4, memory="8GB", walltime="01:00:00", queue="q",
-                       account="acct", job_extra=("--exclusive",))
+    spec = ClusterSpec(
+        kind="slurm",
+        cores=4,
+        memory="8GB",
+        walltime="01:00:00",
+        queue="q",
+        account="acct",
+        job_extra=("--exclusive",),
+    )
     kwargs = jobqueue_kwargs(spec)
     assert kwargs["cores"] == 4 and kwargs["processes"] == 4
     assert kwargs["memory"] == "8GB" and kwargs["walltime"] == "01:00:00"
@@ -36,8 +43,14 @@ def test_unset_flags_leave_jobqueue_config_alone(monkeypatch) -> None:
 def test_slurm_job_script_carries_the_options(monkeypatch) -> None:
     dask_jobqueue = pytest.importorskip("dask_jobqueue")
     monkeypatch.setenv("GMAT_ROOT", "/opt/gmat-R2026a")
-    spec = ClusterSpec(kind="slurm", cores=2, memory="4GB", walltime="00:30:00",
-                       account="acct", job_extra=("--exclusive",))
+    spec = ClusterSpec(
+        kind="slurm",
+        cores=2,
+        memory="4GB",
+        walltime="00:30:00",
+        account="acct",
+        job_extra=("--exclusive",),
+    )
     with dask_jobqueue.SLURMCluster(**jobqueue_kwargs(spec)) as cluster:
         script = cluster.job_script()
     assert "#SBATCH -A acct" in script
@@ -67,10 +80,26 @@ def test_bad_cluster_flags_exit_2(args, needle, example_script) -> None:
 def _self_signed(tmp_path: Path) -> tuple[str, str]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return str(cert), str(key)
 
@@ -81,26 +110,64 @@ def test_cli_joins_a_tls_secured_scheduler(example_script: Path, tmp_path: Path)
 
     cert, key = _self_signed(tmp_path)
     security = Security(
-        tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key, tls_scheduler_cert=cert,
-        tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key,
+        tls_ca_file=cert,
+        tls_client_cert=cert,
+        tls_client_key=key,
+        tls_scheduler_cert=cert,
+        tls_scheduler_key=key,
+        tls_worker_cert=cert,
+        tls_worker_key=key,
         require_encryption=True,
     )
-    with LocalCluster(n_workers=1, threads_per_worker=1, protocol="tls://", host="127.0.0.1",
-                      security=security, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster:
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        protocol="tls://",
+        host="127.0.0.1",
+        security=security,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
-        base = [sys.executable, "-m", "gmat_sweep_dask", "run", str(example_script),
-                "--grid", "Sat.SMA=7000,7100", "--scheduler", address, "-q"]
-        plain = subprocess.run([*base, "--out", str(tmp_path / "plain")], capture_output=True,
-                               text=True, timeout=120, env=os.environ.copy())
+        base = [
+            sys.executable,
+            "-m",
+            "gmat_sweep_dask",
+            "run",
+            str(example_script),
+            "--grid",
+            "Sat.SMA=7000,7100",
+            "--scheduler",
+            address,
+            "-q",
+        ]
+        plain = subprocess.run(
+            [*base, "--out", str(tmp_path / "plain")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ.copy(),
+        )
         assert plain.returncode == 2  # no certificates: a clean one-line refusal
         assert "cannot connect to scheduler tls://" in plain.stderr
         assert "Traceback" not in plain.stderr
         secured = subprocess.run(
-            [*base, "--out", str(tmp_path / "tls"), "--tls-ca-file", cert, "--tls-cert", cert,
-             "--tls-key", key],
-            capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+            [
+                *base,
+                "--out",
+                str(tmp_path / "tls"),
+                "--tls-ca-file",
+                cert,
+                "--tls-cert",
+                cert,
+                "--tls-key",
+                key,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ.copy(),
         )
     assert secured.returncode == 0, secured.stderr
     assert "2 runs: 2 ok" in secured.stdout
@@ -113,13 +180,24 @@ def test_workers_without_gmat_fail_the_check_before_anything_is_written(
 
     from gmat_sweep_dask import ScriptError, sweep
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
-                      silence_logs=logging.ERROR,
-                      env={"GMAT_ROOT": str(tmp_path / "no-gmat-here")}) as cluster, \
-            Client(cluster, set_as_default=False) as client:
-        with pytest.raises(ScriptError, match="GMAT"):
-            sweep(example_script, grid={"Sat.SMA": [7000]}, out=tmp_path / "s", client=client,
-                  progress=False)
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env={"GMAT_ROOT": str(tmp_path / "no-gmat-here")},
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+        pytest.raises(ScriptError, match="GMAT"),
+    ):
+        sweep(
+            example_script,
+            grid={"Sat.SMA": [7000]},
+            out=tmp_path / "s",
+            client=client,
+            progress=False,
+        )
     assert not (tmp_path / "s").exists()
 
 

@@ -20,7 +20,10 @@ def test_grid_numbers_runs_like_itertools_product_last_axis_fastest() -> None:
     assert grid.n_runs == 12
     assert list(block.index) == list(range(12))
     assert [tuple(row) for row in block.itertuples(index=False)] == expected
-    assert grid.overrides([5, 0]) == [dict(zip(axes, expected[5])), dict(zip(axes, expected[0]))]
+    assert grid.overrides([5, 0]) == [
+        dict(zip(axes, expected[5], strict=True)),
+        dict(zip(axes, expected[0], strict=True)),
+    ]
 
 
 def test_grid_block_of_a_huge_grid_is_cheap_and_exact() -> None:
