@@ -26,9 +26,10 @@ def serve(fd: int) -> None:
     while True:
         try:
             operation, arguments = conn.recv()
-        except (EOFError, OSError):
+            reply = operations[operation](*arguments)
+            conn.send(reply)
+        except (EOFError, OSError):  # the worker went away (closed, killed): so do we
             return
-        conn.send(operations[operation](*arguments))
 
 
 if __name__ == "__main__":
