@@ -3,7 +3,8 @@
 Measures, for one sweep run in a fresh driver process:
 
 * time from the ``sweep()`` call to the first run's start (from the manifest);
-* driver peak RSS (``ru_maxrss`` of the driver process, which holds the client);
+* driver peak RSS (``ru_maxrss`` of the driver process, which holds the client and, with
+  a LocalCluster, the scheduler) when ``sweep()`` returns;
 * wall time and runs/s of the whole sweep;
 * files left in the sweep directory per run (raw GMAT text off, the default);
 * time to reopen the result frame.
@@ -54,12 +55,9 @@ def driver(runs: int, workers: int, out: Path) -> dict:
         called = time.time()
         sweep(SCRIPT, grid=grid, out=out, client=client, progress=False)
         wall = time.time() - called
-    manifest = Manifest.load(out / "manifest.jsonl", full=True)
-    first = min(
-        datetime.fromisoformat(e["started"]).timestamp()
-        for e in manifest.entries.values()
-        if e.get("started")
-    )
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    first = first_start(out / "manifest.jsonl")
+    manifest = Manifest.load(out / "manifest.jsonl")
     started = time.perf_counter()
     frame = open_sweep(out)
     open_s = time.perf_counter() - started
@@ -68,7 +66,7 @@ def driver(runs: int, workers: int, out: Path) -> dict:
     return {
         "runs": n,
         "first_run_start_s": round(first - called, 3),
-        "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "driver_peak_rss_mb": round(peak_mb, 1),
         "wall_s": round(wall, 1),
         "runs_per_s": round(n / wall, 1),
         "files": files,
@@ -77,6 +75,17 @@ def driver(runs: int, workers: int, out: Path) -> dict:
         "partitions": frame.npartitions,
         "ok": manifest.status_counts().get("ok", 0),
     }
+
+
+def first_start(path: Path) -> float:
+    """Earliest run start recorded in a manifest, streamed line by line."""
+    earliest = float("inf")
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            started = json.loads(line).get("started")
+            if started:
+                earliest = min(earliest, datetime.fromisoformat(started).timestamp())
+    return earliest
 
 
 def main() -> None:
