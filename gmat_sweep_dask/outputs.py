@@ -178,11 +178,6 @@ def json_bytes(meta: dict[str, Any]) -> bytes:
     return json.dumps(meta, sort_keys=True).encode()
 
 
-def read_meta(path: Path) -> dict[str, Any]:
-    """The gmat-sweep-dask metadata stored in a batch file's schema."""
-    return meta_of(pq.read_schema(path))
-
-
 def meta_of(schema: pa.Schema) -> dict[str, Any]:
     """The gmat-sweep-dask metadata of an Arrow schema read from one of our files."""
     raw = (schema.metadata or {}).get(META_KEY)

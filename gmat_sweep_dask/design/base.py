@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,12 +69,6 @@ class Design(ABC):
         else:
             frame = pd.concat([self.block(int(i), int(i) + 1) for i in ids])
         return [{k: native(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-    def iter_blocks(self, ids: Sequence[int], size: int = 4096) -> Iterator[pd.DataFrame]:
-        """Yield :meth:`block` frames covering the sorted ids in ``ids``."""
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            yield self.block(int(chunk[0]), int(chunk[-1]) + 1).loc[list(chunk)]
 
 
 def native(value: Any) -> Any:
