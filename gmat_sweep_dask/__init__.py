@@ -25,6 +25,14 @@ _EXPORTS = {
     "SweepDirError": "gmat_sweep_dask.errors",
     "SweepLockedError": "gmat_sweep_dask.errors",
     "ManifestCorruptError": "gmat_sweep_dask.errors",
+    "per_run": "gmat_sweep_dask.summaries",
+    "bands": "gmat_sweep_dask.summaries",
+    "convergence": "gmat_sweep_dask.summaries",
+    "runs_table": "gmat_sweep_dask.summaries",
+    "epoch_info": "gmat_sweep_dask.summaries",
+    "time_scale": "gmat_sweep_dask.summaries",
+    "band_plot": "gmat_sweep_dask.plotting",
+    "param_plot": "gmat_sweep_dask.plotting",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,39 +1,63 @@
-"""Lazy ``dask.dataframe`` views of a sweep's outputs, built from the manifest alone.
+"""Lazy ``dask.dataframe`` views of a sweep's outputs, built from the manifest and footers.
 
 A frame has index ``run_id`` with known divisions, the output's key column (``time`` for
-reports) then its data columns, a ``status`` column and one column per swept parameter.
-Rows are sorted by ``(run_id, time)``. A run that has no rows in the output (failed, or ok
-with zero rows) appears as one row with a missing ``time`` and its status, so it is never
-silently absent. Opening a frame reads the manifest and one Parquet footer; partitions read
-only their runs' row groups and only the projected columns.
+reports and ephemerides, ``interval_id`` for contacts, ``solver`` then ``iteration`` for
+solver histories), its data columns (one named ``status`` becomes ``<kind>_status``), a
+``status`` column and one column per swept field (``param:<field>`` on a name clash). Rows
+are sorted by ``(run_id, key)``. A run without rows (failed, ok with zero rows, or never
+recorded when asked for) is one row with a missing key and its status, never absent.
+
+Opening reads the manifest and each referenced file's footer; the schema is their union (a
+column a file lacks is null there, int and float unify to float64, other conflicts to
+string). Partitions hold whole runs and are cut at row-group starts; each reads only its row
+groups and the projected columns, and ``frame.loc[...]`` by ``run_id`` (element, list or
+slice) narrows the reads to the row groups of those runs.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+try:
+    from dask.dataframe.dask_expr import new_collection
+    from dask.dataframe.dask_expr._indexing import LocElement, LocEmpty, LocList, LocSlice
+    from dask.dataframe.dask_expr.io.io import FromMapProjectable
+except ImportError:  # pragma: no cover - dask < 2025.1 ships dask-expr separately
+    from dask_expr import new_collection
+    from dask_expr._indexing import LocElement, LocEmpty, LocList, LocSlice
+    from dask_expr.io.io import FromMapProjectable
+
 from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask import outputs
 from gmat_sweep_dask.design import Design
-from gmat_sweep_dask.errors import UsageError
+from gmat_sweep_dask.errors import SweepDirError, UsageError
 
 STATUS = "status"
 PARAM_PREFIX = "param:"
 MISSING = "missing"
+SOLVER = "solver"
+#: One file read of a partition: (path, run ids taken from it, row groups to read).
+FileRead = tuple[str, tuple[int, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True)
 class PartitionSpec:
-    """Runs ``start..stop-1``: which batch files hold their rows, which need marker rows."""
+    """Runs ``start..stop-1``: which row groups of which files hold them, which are markers."""
 
     start: int
     stop: int
-    files: tuple[tuple[str, tuple[int, ...], bool], ...]
+    files: tuple[FileRead, ...]
     markers: tuple[tuple[int, str], ...]
 
 
@@ -57,149 +81,354 @@ def open_frame(
     include_missing: bool = False,
     max_partition_rows: int = 1_000_000,
     max_partition_runs: int = 2_000,
+    partition_rows: int = 100_000,
 ) -> dd.DataFrame:
-    """Build the lazy frame of one output of ``kind``.
+    """Build the lazy frame of one output of ``kind`` (every solver when ``kind="solver"``).
 
-    ``name`` may be omitted when the sweep wrote exactly one output of that kind.
-    Runs never recorded in the manifest are left out unless ``include_missing``.
+    ``name`` may be omitted when the sweep wrote exactly one output of that kind. Runs
+    never recorded in the manifest are left out unless ``include_missing``. A partition is
+    closed at the first row-group boundary once it holds ``partition_rows`` rows, and in
+    any case before it exceeds ``max_partition_rows`` rows or ``max_partition_runs`` runs.
 
     Raises:
         UsageError: ``name`` is unknown, or omitted while several outputs exist.
+        SweepDirError: a data file the manifest points at cannot be read.
     """
     names = output_names(manifest, kind)
-    if name is None:
-        if len(names) > 1:
-            raise UsageError(f"the sweep wrote several {kind}s {names}; pick one with report=")
-        name = names[0] if names else None
-    elif name not in names:
+    if name is not None and name not in names:
         raise UsageError(f"no {kind} named {name!r} in this sweep; it wrote {names or 'none'}")
-    key = f"{kind}/{name}"
+    if name is None and kind != SOLVER and len(names) > 1:
+        raise UsageError(f"the sweep wrote several {kind}s {names}; pick one with report=")
+    chosen = [name] if name is not None else names if kind == SOLVER else names[:1]
+    keys = [f"{kind}/{n}" for n in chosen]
     sweep_dir = manifest.path.parent
-    specs = _partition(manifest, key, include_missing, max_partition_rows, max_partition_runs)
-    sample = next((f for s in specs for f, _, _ in s.files), None)
-    meta, params = _meta(sweep_dir / sample if sample else None, design)
-    reader = PartitionReader(str(sweep_dir), design, meta, params)
-    if not specs:
-        return dd.from_pandas(meta, npartitions=1)
-    divisions = (*tuple(s.start for s in specs), specs[-1].stop - 1)
-    return dd.from_map(reader, specs, meta=meta, divisions=divisions, label=f"gmat-{name}")
+    paths = {
+        loc["path"]
+        for e in manifest.entries.values()
+        if e["status"] == mf.OK
+        for loc in (e.get("outputs", {}).get(k) for k in keys)
+        if loc and loc["rows"] > 0
+    }
+    files = _survey(sweep_dir, sorted(paths))
+    limits = (partition_rows, max_partition_rows, max_partition_runs)
+    plan = Plan(files, _partition(manifest, keys, files, include_missing, limits))
+    reader = PartitionReader(str(sweep_dir), design, kind, files)
+    specs = plan.specs or [PartitionSpec(0, 1, (), ())]
+    label = f"gmat-{chosen[0] if len(chosen) == 1 else kind}"
+    # the operands in the order dask's own from_map passes them, then the plan
+    expr = SweepRead(
+        reader, [specs], None, [], {}, False, reader.meta, False, divisions(specs), label, plan=plan
+    )
+    return new_collection(expr)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """Footer facts of one data file: Arrow schema, our metadata, run_id range per row group."""
+
+    schema: pa.Schema
+    meta: dict[str, Any]
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _survey(sweep_dir: Path, paths: list[str]) -> dict[str, FileInfo]:
+    def footer(path: str) -> FileInfo:
+        try:
+            metadata = pq.read_metadata(sweep_dir / path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise SweepDirError(f"{sweep_dir / path}: cannot read this data file: {exc}") from exc
+        schema = metadata.schema.to_arrow_schema()
+        column = schema.get_field_index("run_id")
+        bounds = []
+        for i in range(metadata.num_row_groups):
+            stats = metadata.row_group(i).column(column).statistics
+            known = stats is not None and stats.has_min_max
+            bounds.append((stats.min, stats.max) if known else (0, np.iinfo(np.int64).max))
+        lo, hi = np.array(bounds, dtype=np.int64).reshape(-1, 2).T
+        return FileInfo(schema, outputs.meta_of(schema), lo, hi)
+
+    return {path: footer(path) for path in paths}
+
+
+def _groups(info: FileInfo, ids: np.ndarray) -> tuple[int, ...]:
+    """Row groups of a file whose run_id range holds at least one of the sorted ``ids``."""
+    at = np.searchsorted(ids, info.lo)
+    hit = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] <= info.hi)
+    return tuple(int(g) for g in np.flatnonzero(hit))
+
+
+def _spec(
+    start: int, stop: int, ids: dict[str, list[int]], markers: list, files: dict[str, FileInfo]
+) -> PartitionSpec:
+    reads = []
+    for path, run_ids in ids.items():
+        sorted_ids = np.unique(np.asarray(run_ids, dtype=np.int64))
+        groups = _groups(files[path], sorted_ids)
+        reads.append((path, tuple(int(i) for i in sorted_ids), groups))
+    return PartitionSpec(start, stop, tuple(reads), tuple(markers))
 
 
 def _partition(
-    manifest: mf.Manifest, key: str, include_missing: bool, max_rows: int, max_runs: int
+    manifest: mf.Manifest,
+    keys: list[str],
+    files: dict[str, FileInfo],
+    include_missing: bool,
+    limits: tuple[int, int, int],
 ) -> list[PartitionSpec]:
-    """Group runs in id order into partitions of bounded rows, runs and files."""
-    per_file: dict[str, int] = {}
-    for entry in manifest.entries.values():
-        location = entry.get("outputs", {}).get(key)
-        if location:
-            per_file[location["path"]] = per_file.get(location["path"], 0) + 1
+    """Group runs in id order into partitions cut at row-group starts, within the limits."""
+    target, max_rows, max_runs = limits
+    breaks = {int(lo) for info in files.values() for lo in info.lo}
     specs: list[PartitionSpec] = []
-    files: dict[str, list[int]] = {}
+    ids: dict[str, list[int]] = {}
     markers: list[tuple[int, str]] = []
     start, rows, runs = None, 0, 0
-
-    def close(stop: int) -> None:
-        nonlocal files, markers, start, rows, runs
-        if start is not None:
-            specs.append(
-                PartitionSpec(
-                    start,
-                    stop,
-                    tuple((f, tuple(ids), len(ids) == per_file[f]) for f, ids in files.items()),
-                    tuple(markers),
-                )
-            )
-        files, markers, start, rows, runs = {}, [], None, 0, 0
-
     for run_id in range(manifest.run_count):
         entry = manifest.entries.get(run_id)
         if entry is None and not include_missing:
             continue
-        if start is not None and (rows >= max_rows or runs >= max_runs or len(files) >= 64):
-            close(run_id)
-        if start is None:
-            start = run_id
+        ok = entry is not None and entry["status"] == mf.OK
+        found = (entry.get("outputs", {}).get(k) for k in keys) if ok else ()
+        located = [loc for loc in found if loc and loc["rows"] > 0]
+        if start is not None and (
+            rows >= max_rows
+            or runs >= max_runs
+            or len(ids) >= 64
+            or (rows >= target and run_id in breaks)
+        ):
+            specs.append(_spec(start, run_id, ids, markers, files))
+            ids, markers, start, rows, runs = {}, [], None, 0, 0
+        start = run_id if start is None else start
         runs += 1
-        location = entry.get("outputs", {}).get(key) if entry else None
-        if location and location["rows"] > 0 and entry["status"] == mf.OK:
-            files.setdefault(location["path"], []).append(run_id)
-            rows += location["rows"]
-        else:
+        for loc in located:
+            ids.setdefault(loc["path"], []).append(run_id)
+            rows += loc["rows"]
+        if not located:
             markers.append((run_id, entry["status"] if entry else MISSING))
-    close(manifest.run_count)
+            rows += 1
+    if start is not None:
+        specs.append(_spec(start, manifest.run_count, ids, markers, files))
     return specs
 
 
-def _meta(sample: Path | None, design: Design) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Empty frame with the columns and dtypes every partition produces.
+def source(frame: dd.DataFrame | dd.Series) -> tuple[PartitionReader, Plan]:
+    """The reader and plan of the sweep output a frame, or anything derived from it, reads.
 
-    Also returns the frame column of each swept field: the field's own name, or
-    ``param:<field>`` when the output already has a column of that name.
+    Raises:
+        UsageError: ``frame`` does not read a sweep output (it was not opened by us).
     """
-    if sample is None:
-        data = pd.DataFrame({"run_id": pd.Series(dtype="int64")})
-    else:
-        data = pq.read_schema(sample).empty_table().to_pandas()
-    for column in data.columns:
-        if column == "run_id":
-            continue
-        if pd.api.types.is_integer_dtype(data[column].dtype):
-            data[column] = data[column].astype("Int64")
-        elif pd.api.types.is_bool_dtype(data[column].dtype):
-            data[column] = data[column].astype("boolean")
-    params = design.block(0, min(1, design.n_runs)).iloc[:0]
-    columns = {f: PARAM_PREFIX + f if f in data.columns else f for f in params.columns}
-    data[STATUS] = pd.Series(dtype="string")
-    for field, column in columns.items():
-        data[column] = params[field]
-    return data.set_index("run_id"), columns
+    for expr in frame.expr.walk():
+        if isinstance(expr, SweepRead):
+            return expr.operand("func"), expr.operand("plan")
+    raise UsageError("not a gmat-sweep-dask frame: open it with open_sweep() or sweep()")
+
+
+def divisions(specs: list[PartitionSpec]) -> tuple[int, ...]:
+    """Divisions of a frame whose partitions are ``specs`` (first run of each, last run)."""
+    return (*(s.start for s in specs), specs[-1].stop - 1)
+
+
+class Plan:
+    """The partitions of a frame plus what is needed to narrow them to some runs."""
+
+    def __init__(self, files: dict[str, FileInfo], specs: list[PartitionSpec]) -> None:
+        self.files = files
+        self.specs = specs
+        self.meta = _merged_meta([info.meta for info in files.values()])
+        self._token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> str:
+        return self._token
+
+    def narrow(
+        self, specs: list[PartitionSpec], lo: int, hi: int, keep: Callable[[np.ndarray], Any]
+    ) -> list[PartitionSpec]:
+        """``specs`` reduced to the runs in ``lo..hi`` that ``keep`` (a mask function) keeps."""
+        narrowed = []
+        for spec in specs:
+            if spec.stop <= lo or spec.start > hi:
+                continue
+            ids = {}
+            for path, run_ids, _ in spec.files:
+                array = np.asarray(run_ids, dtype=np.int64)
+                kept = array[keep(array)]
+                if len(kept):
+                    ids[path] = kept.tolist()
+            marks = [m for m in spec.markers if keep(np.array([m[0]]))[0]]
+            present = [i for run_ids in ids.values() for i in run_ids] + [m[0] for m in marks]
+            if present:
+                narrowed.append(_spec(min(present), max(present) + 1, ids, marks, self.files))
+        return narrowed
+
+
+def _merged_meta(metas: list[dict[str, Any]]) -> dict[str, Any]:
+    """The files' metadata as one: epoch scales united, a disagreeing time scale None."""
+    merged: dict[str, Any] = dict(metas[0]) if metas else {}
+    merged["epoch_scales"] = {k: v for m in metas for k, v in m.get("epoch_scales", {}).items()}
+    for field in ("time_scale", "time_source"):
+        values = {m.get(field) for m in metas} - {None}
+        merged[field] = values.pop() if len(values) == 1 else None
+    return merged
+
+
+class SweepRead(FromMapProjectable):
+    """``from_map`` IO of a sweep output that also absorbs ``loc`` selections by ``run_id``."""
+
+    _parameters: ClassVar[list[str]] = [*FromMapProjectable._parameters, "plan"]
+    _defaults: ClassVar[dict[str, Any]] = {**FromMapProjectable._defaults, "plan": None}
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> Any:
+        selection = _selection(parent) if _is_loc(parent) else None
+        if selection is None or self._filtered:
+            return super()._simplify_up(parent, dependents)
+        current = self.operand("iterables")[0]
+        specs = self.operand("plan").narrow(current, *selection)
+        if not specs or specs == current:
+            return super()._simplify_up(parent, dependents)
+        changes: dict[str, Any] = {"iterables": [specs], "user_divisions": divisions(specs)}
+        picked = parent.operand("cindexer")
+        picked = [picked] if isinstance(picked, str) else picked
+        if isinstance(picked, list) and set(picked) <= set(self.columns):
+            changes["columns"] = [c for c in self.columns if c in picked]
+        return type(parent)(self.substitute_parameters(changes), *parent.operands[1:])
+
+
+def _is_loc(expr: Any) -> bool:
+    return isinstance(expr, LocElement | LocList | LocSlice) and not isinstance(expr, LocEmpty)
+
+
+def _selection(loc: Any) -> tuple[int, int, Callable[[np.ndarray], Any]] | None:
+    """The run ids a ``loc`` selects, as (lowest, highest, mask function); None if unclear."""
+    index = loc.operand("iindexer")
+    big = np.iinfo(np.int64).max
+    try:
+        if isinstance(loc, LocSlice):
+            lo = -1 if index.start is None else int(index.start)
+            hi = big if index.stop is None else int(index.stop)
+            return lo, hi, lambda a: (a >= lo) & (a <= hi)
+        if isinstance(loc, LocElement):
+            one = int(index)
+            return (one, one, lambda a: a == one) if one == index else None
+        wanted = np.unique(np.asarray(index, dtype=np.int64))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not len(wanted):
+        return None
+    return int(wanted[0]), int(wanted[-1]), lambda a: np.isin(a, wanted)
 
 
 class PartitionReader:
-    """Reads one :class:`PartitionSpec` into a pandas frame matching ``meta``.
+    """Reads one :class:`PartitionSpec` into a pandas frame matching :attr:`meta`.
 
     Its ``columns=`` argument lets dask push column projection down to the Parquet read.
+    Only the row groups listed in the spec are read (``ParquetFile.read_row_groups``).
     """
 
     def __init__(
-        self, sweep_dir: str, design: Design, meta: pd.DataFrame, params: dict[str, str]
+        self, sweep_dir: str, design: Design, kind: str, files: dict[str, FileInfo]
     ) -> None:
         self.sweep_dir = sweep_dir
         self.design = design
-        self.meta = meta
-        self.params = params
-        self.key = next((c for c in ("time", "interval_id", "iteration") if c in meta), None)
-        self.data = [c for c in meta.columns if c != STATUS and c not in params.values()]
+        self.kind = kind
+        self.key = outputs.KEY_COLUMN[kind]
+        self.schema = _unified(self.key, [info.schema for info in files.values()])
+        renamed = f"{kind}_status"
+        self.renames = {STATUS: renamed} if STATUS in self.schema.names else {}
+        self.sort_keys = ["run_id", SOLVER, self.key] if kind == SOLVER else ["run_id", self.key]
+        self.meta, self.params = self._meta()
+        self._token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> str:
+        return self._token
+
+    def _meta(self) -> tuple[pd.DataFrame, dict[str, str]]:
+        data = self.schema.empty_table().to_pandas().rename(columns=self.renames)
+        if self.kind == SOLVER:
+            data.insert(1, SOLVER, pd.Series(dtype="string"))
+        for column in data.columns[1:]:
+            if pd.api.types.is_integer_dtype(data[column].dtype):
+                data[column] = data[column].astype("Int64")
+            elif pd.api.types.is_bool_dtype(data[column].dtype):
+                data[column] = data[column].astype("boolean")
+        params = self.design.block(0, min(1, self.design.n_runs)).iloc[:0]
+        columns = {f: PARAM_PREFIX + f if f in data.columns else f for f in params.columns}
+        data[STATUS] = pd.Series(dtype="string")
+        for field, column in columns.items():
+            data[column] = params[field]
+        return data.set_index("run_id"), columns
 
     def __call__(self, spec: PartitionSpec, columns: list[str] | None = None) -> pd.DataFrame:
         wanted = list(self.meta.columns) if columns is None else list(columns)
-        keys = ["run_id"] + ([self.key] if self.key else [])
-        read = list(dict.fromkeys(keys + [c for c in wanted if c in self.data]))
-        parts = [self._read(path, ids, whole, read) for path, ids, whole in spec.files]
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=read)
-        frame[STATUS] = mf.OK
+        sources = {self.renames.get(n, n): n for n in self.schema.names}
+        read = [n for n in self.schema.names if n in (self.key, "run_id")]
+        read += [sources[c] for c in wanted if c in sources and sources[c] not in read]
+        target = pa.schema([self.schema.field(n) for n in read])
+        tables = [self._read(path, ids, groups, target) for path, ids, groups in spec.files]
+        table = pa.concat_tables(tables) if tables else target.empty_table()
+        frame = table.to_pandas().rename(columns=self.renames)
+        if STATUS in wanted:
+            frame[STATUS] = mf.OK
+        in_order = self.kind != SOLVER and _sorted(frame["run_id"], frame[self.key])
         if spec.markers:
-            marks = pd.DataFrame(
-                {
-                    "run_id": np.array([m[0] for m in spec.markers], dtype=np.int64),
-                    STATUS: [m[1] for m in spec.markers],
-                }
-            )
+            run_ids, statuses = zip(*spec.markers, strict=True)
+            marks = pd.DataFrame({"run_id": np.array(run_ids, np.int64), STATUS: statuses})
             frame = pd.concat([frame, marks], ignore_index=True) if len(frame) else marks
-        frame = frame.sort_values(keys, kind="stable", na_position="first")
+            if in_order:  # a marker is the only row of its run: place it by run_id alone
+                frame = frame.iloc[np.argsort(frame["run_id"].to_numpy(), kind="stable")]
+        if not in_order:
+            frame = frame.sort_values(self.sort_keys, kind="stable", na_position="first")
+        run_ids = frame["run_id"].to_numpy()
         fields = [f for f, c in self.params.items() if c in wanted]
         if fields:
-            block = self.design.block(spec.start, spec.stop)[fields]
-            values = block.reindex(frame["run_id"].to_numpy())
+            block = self.design.block(spec.start, spec.stop)
             for field in fields:
-                frame[self.params[field]] = values[field].to_numpy()
+                frame[self.params[field]] = block[field].to_numpy()[run_ids - spec.start]
         frame = frame.set_index("run_id").reindex(columns=wanted)
         return frame.astype(self.meta[wanted].dtypes.to_dict())
 
     def _read(
-        self, path: str, ids: tuple[int, ...], whole: bool, columns: list[str]
-    ) -> pd.DataFrame:
-        filters = None if whole else [("run_id", "in", list(ids))]
-        table = pq.read_table(Path(self.sweep_dir) / path, columns=columns, filters=filters)
-        return table.to_pandas()
+        self, path: str, ids: tuple[int, ...], groups: tuple[int, ...], target: pa.Schema
+    ) -> pa.Table:
+        handle = pq.ParquetFile(Path(self.sweep_dir) / path)
+        names = set(handle.schema_arrow.names)
+        table = handle.read_row_groups(
+            list(groups), columns=[n for n in target.names if n in names]
+        )
+        bounds = pc.min_max(table["run_id"]).as_py() if len(table) else {"min": ids[0]}
+        inside = bounds["min"] >= ids[0] and bounds.get("max", ids[0]) <= ids[-1]
+        if not (inside and ids[-1] - ids[0] + 1 == len(ids)):  # rows of other runs too
+            table = table.filter(pc.is_in(table["run_id"], pa.array(ids, type=pa.int64())))
+        table = outputs.conform(table, target)
+        if self.kind == SOLVER:
+            solver = pa.array(np.full(len(table), Path(path).parent.name, dtype=object))
+            table = table.add_column(1, SOLVER, solver.cast(pa.string()))
+        return table
+
+
+def _unified(key: str, schemas: list[pa.Schema]) -> pa.Schema:
+    """Union of ``schemas`` (run_id, key first): null types yield, int+float give float64,
+    any other conflict string."""
+    types: dict[str, set[pa.DataType]] = {"run_id": {pa.int64()}, key: set()}
+    for field in (field for schema in schemas for field in schema):
+        types.setdefault(field.name, set()).add(field.type)
+    fields = []
+    for name, found in types.items():
+        found = {t for t in found if not pa.types.is_null(t)}
+        if len(found) == 1:
+            typ = found.pop()
+        elif not found:
+            typ = pa.timestamp("ns") if name == "time" else pa.int64() if name == key else pa.null()
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in found):
+            typ = pa.float64()
+        else:
+            typ = pa.string()
+        fields.append(pa.field(name, typ))
+    return pa.schema(fields)
+
+
+def _sorted(run_id: pd.Series, key: pd.Series) -> bool:
+    """Whether rows are in (run_id, key) order with no missing keys."""
+    ids, values = run_id.to_numpy(), key.to_numpy()
+    with np.errstate(invalid="ignore"):
+        rising = (values[1:] >= values[:-1]) | (ids[1:] != ids[:-1])
+    return bool((np.diff(ids) >= 0).all() and rising.all())

@@ -1,0 +1,303 @@
+"""Lazy summaries of sweep frames: per-run reductions, bands over time, convergence, runs.
+
+Every function taking a frame takes the lazy frame of :func:`gmat_sweep_dask.open_sweep`
+(or one derived from it by projection, ``loc`` or filtering) and returns a lazy
+``dask.dataframe``: nothing is read until ``compute()``, and then only the columns used.
+Failed runs and ok runs without rows are kept by :func:`per_run` (with their status and
+missing values) and left out of :func:`bands` and :func:`convergence`, which use ok rows.
+Result columns are named ``<column>:<statistic>``, e.g. ``Sat.X:last``, ``Sat.X:q0.05``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from gmat_sweep_dask import frames, layout
+from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.api import open_sweep
+from gmat_sweep_dask.design import design_from_header
+from gmat_sweep_dask.errors import UsageError
+
+PER_RUN = ("first", "last", "min", "max", "mean", "std", "count")
+BAND_STATS = ("mean", "std", "min", "max", "count")
+KEY = "__key"
+
+
+def epoch_info(
+    source: dd.DataFrame | dd.Series | str | Path,
+    report: str | None = None,
+    *,
+    kind: str = "report",
+) -> dict[str, Any]:
+    """Where a frame's epochs come from and in which GMAT time scale they are.
+
+    ``source`` is a frame of :func:`~gmat_sweep_dask.open_sweep` or a sweep directory (then
+    ``report``/``kind`` pick the output as for ``open_sweep``). Returns ``time_source`` (the
+    output column renamed to ``time``; None when there is no ``time`` column or no epoch
+    column was found), ``time_scale`` (GMAT's scale of ``time``, e.g. ``UTC``, ``A1``,
+    ``TAI``; None if unknown or not an epoch) and ``epoch_scales`` (the scale of each other
+    epoch column, e.g. a contact's ``Start``/``Stop``). It is read from the Parquet schema
+    metadata key ``gmat_sweep_dask``; files that disagree give None.
+    """
+    if not isinstance(source, dd.DataFrame | dd.Series):
+        source = open_sweep(source, report, kind=kind)
+    meta = frames.source(source)[1].meta
+    return {
+        "time_source": meta.get("time_source"),
+        "time_scale": meta.get("time_scale"),
+        "epoch_scales": dict(meta.get("epoch_scales", {})),
+    }
+
+
+def time_scale(
+    source: dd.DataFrame | dd.Series | str | Path,
+    report: str | None = None,
+    *,
+    kind: str = "report",
+) -> str | None:
+    """GMAT time scale of the ``time`` column (see :func:`epoch_info`), e.g. ``"UTC"``."""
+    return epoch_info(source, report, kind=kind)["time_scale"]
+
+
+def per_run(
+    frame: dd.DataFrame,
+    columns: Sequence[str] | None = None,
+    how: Sequence[str] = ("last", "min", "max"),
+) -> dd.DataFrame:
+    """One row per run: ``status``, the swept parameters, and ``<column>:<how>`` values.
+
+    ``columns`` defaults to every numeric output column. ``how`` takes ``first``, ``last``
+    (the final state: the last non-missing value in time order), ``min``, ``max``,
+    ``mean``, ``std``, ``count``. A run without rows gives missing values. Partitions never
+    split a run, so this is one partition-wise reduction; divisions are kept.
+
+    Raises:
+        UsageError: an unknown ``how`` or column.
+    """
+    reader, _ = frames.source(frame)
+    params = [c for c in reader.params.values() if c in frame.columns]
+    chosen = list(columns) if columns is not None else _numeric(frame, reader)
+    _check(frame, chosen, how, PER_RUN)
+    projected = frame[list(dict.fromkeys([*chosen, frames.STATUS, *params]))]
+    meta = _reduce_runs(projected._meta, chosen, list(how), params)
+    return projected.map_partitions(_reduce_runs, chosen, list(how), params, meta=meta)
+
+
+def _reduce_runs(
+    data: pd.DataFrame, columns: list[str], how: list[str], params: list[str]
+) -> pd.DataFrame:
+    """One partition's runs reduced: status and parameters of each run, then the stats."""
+    grouped = data.groupby(level=0, sort=True)
+    result = grouped[[frames.STATUS, *params]].first()
+    for column in columns:
+        values = grouped[column].agg(how).astype("float64")
+        for stat in how:
+            result[f"{column}:{stat}"] = values[stat]
+    return result
+
+
+def bands(
+    frame: dd.DataFrame,
+    columns: Sequence[str],
+    q: Sequence[float] = (0.05, 0.5, 0.95),
+    *,
+    by: str = "time",
+    step: float | None = None,
+    include: Sequence[str] = ("mean", "count"),
+) -> dd.DataFrame:
+    """Quantiles of ``columns`` across ok runs at each time step, like a dispersion band.
+
+    ``by="time"`` groups rows whose ``time`` is equal; ``by="elapsed"`` groups by seconds
+    since each run's first row (runs starting at different epochs line up). With ``step``
+    (seconds) each run is first resampled by linear interpolation onto a grid: multiples of
+    ``step`` since 1970-01-01 (``time``) or since the run's start (``elapsed``), within the
+    run's own span; use it when runs report at different times. Quantiles are exact
+    (linear interpolation between order statistics, as numpy/pandas), ``include`` adds any
+    of ``mean``, ``std`` (ddof=1), ``min``, ``max``, ``count``. Rows are moved between
+    partitions by key (a shuffle), so no task holds more than its share of the rows; the
+    result is one partition indexed by ``time`` or ``elapsed`` (seconds), sorted.
+
+    Raises:
+        UsageError: bad ``q``, ``by``, ``step``, ``include`` or column.
+    """
+    chosen = list(columns)
+    _check(frame, chosen, include, BAND_STATS)
+    if by not in ("time", "elapsed") or "time" not in frame.columns:
+        raise UsageError(f"by={by!r}: use 'time' or 'elapsed' on a frame with a time column")
+    if (not q and not include) or any(not 0 < v < 1 for v in q) or (step is not None and step <= 0):
+        raise UsageError(f"q={list(q)} must lie in (0, 1) and step={step!r} must be positive")
+    data = frame[["time", *chosen, frames.STATUS]]
+    data = data[data[frames.STATUS] == mf.OK]
+    args = (chosen, by, step)
+    keyed = data.map_partitions(_keyed, *args, meta=_keyed(data._meta, *args))
+    if keyed.npartitions > 1:
+        keyed = keyed.shuffle(on=KEY, npartitions=keyed.npartitions)
+    stats = (chosen, list(q), list(include), by)
+    meta = _band_stats(keyed._meta, *stats)
+    reduced = keyed.map_partitions(_band_stats, *stats, meta=meta)
+    return reduced.repartition(npartitions=1).map_partitions(pd.DataFrame.sort_index, meta=meta)
+
+
+def _keyed(data: pd.DataFrame, columns: list[str], by: str, step: float | None) -> pd.DataFrame:
+    """The rows of ``data`` with their group key in column :data:`KEY` (resampled if step)."""
+    data = data[data["time"].notna()]
+    runs = data.index.to_numpy()
+    is_time = pd.api.types.is_datetime64_any_dtype(data["time"].dtype)
+    raw = data["time"].to_numpy("datetime64[ns]" if is_time else "float64")
+    ns = raw.view(np.int64) if is_time else np.round(raw * 1e9).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]]) if len(runs) else np.zeros(0, int)
+    sizes = np.diff([*starts, len(runs)])
+    origin = np.repeat(ns[starts], sizes) if by == "elapsed" else np.zeros(len(ns), np.int64)
+    values = {c: data[c].to_numpy("float64") for c in columns}
+    if step is None:
+        rel = ns - origin
+    else:
+        rel, values = _resample(ns - origin, starts, sizes, values, round(step * 1e9))
+    if by == "elapsed":
+        key = rel / 1e9
+    elif step is None:
+        key = raw
+    else:
+        key = pd.to_datetime(rel, unit="ns").to_numpy() if is_time else rel / 1e9
+    return pd.DataFrame({KEY: key, **values})
+
+
+def _resample(
+    t: np.ndarray, starts: np.ndarray, sizes: np.ndarray, values: dict[str, np.ndarray], step: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each run's values interpolated onto the multiples of ``step`` within its time span."""
+    grids, out = [], {c: [] for c in values}
+    for lo, size in zip(starts, sizes, strict=True):
+        times = t[lo : lo + size]
+        grid = np.arange(-(-times[0] // step) * step, times[-1] + 1, step, dtype=np.int64)
+        grids.append(grid)
+        for column, array in values.items():
+            v = array[lo : lo + size]
+            good = ~np.isnan(v)
+            resampled = np.full(len(grid), np.nan)
+            if good.any():
+                inside = (grid >= times[good][0]) & (grid <= times[good][-1])
+                resampled[inside] = np.interp(grid[inside], times[good], v[good])
+            out[column].append(resampled)
+    if not grids:
+        return np.zeros(0, np.int64), {c: np.zeros(0) for c in values}
+    return np.concatenate(grids), {c: np.concatenate(parts) for c, parts in out.items()}
+
+
+def _band_stats(
+    keyed: pd.DataFrame, columns: list[str], q: list[float], include: list[str], by: str
+) -> pd.DataFrame:
+    """Statistics per key of one partition holding every row of its keys."""
+    blocks = []
+    for column in columns:
+        part = keyed[[KEY, column]].dropna()
+        keys, values = part[KEY].to_numpy(), part[column].to_numpy("float64")
+        order = np.lexsort((values, keys))
+        keys, values = keys[order], values[order]
+        uniques, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        block = pd.DataFrame(index=pd.Index(uniques, name=by))
+        if include:
+            grouped = pd.Series(values, index=keys).groupby(level=0, sort=True)
+            agg = grouped.agg(include) if len(values) else None
+            for stat in include:
+                empty = pd.Series(dtype="float64")
+                block[f"{column}:{stat}"] = (agg[stat] if agg is not None else empty).astype(float)
+        for level in q:
+            pos = first + (counts - 1) * level
+            below = np.floor(pos).astype(np.int64)
+            above = np.minimum(below + 1, first + counts - 1)
+            fraction = pos - below
+            lower, upper = values[below], values[above]
+            block[f"{column}:q{level:g}"] = lower + (upper - lower) * fraction
+        blocks.append(block)
+    result = pd.concat(blocks, axis=1).sort_index()
+    result.index.name = by
+    return result
+
+
+def convergence(frame: dd.DataFrame, metric: str, *, how: str = "last") -> dd.DataFrame:
+    """Running mean of a Monte Carlo metric over ok runs in ``run_id`` order.
+
+    The metric of a run is ``metric`` reduced by ``how`` (see :func:`per_run`; ``last`` is
+    the final value). Ok runs without a value are left out. Returns one partition indexed
+    by ``run_id`` with ``n`` (runs so far), ``running_mean``, ``running_std`` (ddof=1,
+    missing for n=1) and ``se_mean`` (``running_std / sqrt(n)``). Sums are taken about the
+    overall mean, so a large mean with a small spread loses no precision.
+    """
+    runs = per_run(frame, [metric], (how,))
+    values = runs[runs[frames.STATUS] == mf.OK][f"{metric}:{how}"].dropna()
+    meta = _running(values._meta)
+    return values.repartition(npartitions=1).map_partitions(_running, meta=meta)
+
+
+def _running(values: pd.Series) -> pd.DataFrame:
+    x = values.to_numpy("float64")
+    n = np.arange(1, len(x) + 1, dtype=np.int64)
+    shifted = x - (x.mean() if len(x) else 0.0)
+    s1, s2 = np.cumsum(shifted), np.cumsum(shifted * shifted)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > 1, (s2 - s1 * s1 / n) / (n - 1), np.nan)
+        std = np.sqrt(np.maximum(var, 0.0))
+    return pd.DataFrame(
+        {
+            "n": n,
+            "running_mean": s1 / n + (x.mean() if len(x) else 0.0),
+            "running_std": std,
+            "se_mean": std / np.sqrt(n),
+        },
+        index=values.index,
+    )
+
+
+def runs_table(out: str | Path) -> pd.DataFrame:
+    """One row per run of the sweep in ``out``, read from its manifest (no data files).
+
+    Index ``run_id`` (every run of the design), then the swept parameters, ``status``
+    (``ok``, ``failed`` or ``missing`` when never recorded), ``duration_s``, ``attempts``,
+    ``worker``, ``error`` (the full error text of a failed run), ``started`` and ``ended``
+    (UTC timestamps).
+    """
+    sweep_dir = Path(out).expanduser()
+    manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST, full=True)
+    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
+    table = design.block(0, manifest.run_count).copy()
+    fields = ("status", "duration_s", "attempts", "worker", "error", "started", "ended")
+    recorded = pd.DataFrame.from_records(
+        [{f: manifest.entries[i].get(f) for f in fields} for i in sorted(manifest.entries)],
+        index=pd.Index(sorted(manifest.entries), name="run_id"),
+        columns=list(fields),
+    )
+    table = table.join(recorded, how="left")
+    table["status"] = table["status"].fillna(frames.MISSING).astype("string")
+    table["attempts"] = table["attempts"].astype("Int64")
+    table["duration_s"] = table["duration_s"].astype("float64")
+    for column in ("started", "ended"):
+        table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+    for column in ("worker", "error"):
+        table[column] = table[column].astype("string")
+    table.index.name = "run_id"
+    return table
+
+
+def _numeric(frame: dd.DataFrame, reader: frames.PartitionReader) -> list[str]:
+    skip = {reader.key, frames.STATUS, *reader.params.values()}
+    return [
+        c
+        for c, t in frame.dtypes.items()
+        if c not in skip and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+    ]
+
+
+def _check(frame: dd.DataFrame, columns: list[str], stats: Sequence[str], known: tuple) -> None:
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise UsageError(f"no column(s) {unknown} in this frame; it has {list(frame.columns)}")
+    bad = [s for s in stats if s not in known]
+    if bad:
+        raise UsageError(f"unknown statistic(s) {bad}; use {list(known)}")
