@@ -10,8 +10,11 @@ import dask.dataframe as dd
 import pandas as pd
 from distributed import Client
 
-from gmat_sweep_dask.design import Design, Grid, Samples
+from gmat_sweep_dask import layout
+from gmat_sweep_dask.design import Design, Grid, Samples, design_from_header
 from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.frames import open_frame
+from gmat_sweep_dask.manifest import Manifest
 from gmat_sweep_dask.runner import Sweep
 
 
@@ -60,10 +63,16 @@ def sweep(
 def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
     """Lazy frame of a sweep directory's outputs (finished, partial or running).
 
-    ``kind`` is ``report``, ``ephemeris``, ``contact`` or ``solver``. Only the manifest
-    and one Parquet footer are read here; runs never recorded are left out.
+    ``out`` is the sweep directory (or its manifest file); it may have been moved or
+    copied, and the script need not exist any more. ``kind`` is ``report``,
+    ``ephemeris``, ``contact`` or ``solver``. Only the manifest and Parquet footers are
+    read here; runs never recorded are left out.
     """
-    return Sweep.from_manifest(out, allow_script_drift=True).frame(report, kind=kind)
+    path = Path(out).expanduser()
+    sweep_dir = path.parent if path.name == layout.MANIFEST else path
+    manifest = Manifest.load(sweep_dir / layout.MANIFEST)
+    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
+    return open_frame(manifest, design, kind=kind, name=report)
 
 
 def make_design(

@@ -2,12 +2,13 @@
 
 Workers write one file per batch (1 to a few hundred runs). Compaction merges the small
 files of each output, in ``run_id`` order, into files of up to ``target_rows`` rows,
-sorted by ``(run_id, key)`` with row groups of ``row_group_rows`` rows, so DuckDB, Polars
-and pyarrow read ``data/<kind>/<Name>/*.parquet`` directly and a ``run_id`` filter touches
-one row group. It is crash-safe and incremental: a merged file is written beside the
-others and renamed into place, the manifest then records the move (fsync'd), and only
-then are the sources deleted; files no manifest entry points at (left by a crash at any
-step, or by a retried batch) are removed afterwards. Large files are never rewritten.
+sorted by ``(run_id, key)`` with row groups of about ``row_group_rows`` rows that never
+split a run, so DuckDB, Polars and pyarrow read ``data/<kind>/<Name>/*.parquet`` directly
+and one run's rows sit in exactly one row group. It is crash-safe and incremental: a
+merged file is written beside the others and renamed into place, the manifest then
+records the move (fsync'd), and only then are the sources deleted; files no manifest
+entry points at (left by a crash at any step, or by a retried batch) are removed
+afterwards. Large files are never rewritten.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -89,9 +91,9 @@ def merge(job: Merge) -> str:
     tables, metas = [], []
     for path, run_ids in job.sources:
         table = pq.ParquetFile(sweep_dir / path).read(use_threads=False)
-        if len(pc.unique(table["run_id"])) != len(run_ids):  # rows of runs redone elsewhere
-            keep = pc.is_in(table["run_id"], value_set=pa.array(run_ids, type=pa.int64()))
-            table = table.filter(keep)
+        wanted = pa.array(run_ids, type=pa.int64())
+        if not pc.all(pc.is_in(pc.unique(table["run_id"]), value_set=wanted)).as_py():
+            table = table.filter(pc.is_in(table["run_id"], value_set=wanted))  # runs redone
         tables.append(table)
         metas.append(outputs.meta_of(table.schema))
     schema = outputs.unify(tables)
@@ -105,9 +107,26 @@ def merge(job: Merge) -> str:
     directory = sweep_dir / Path(job.sources[0][0]).parent
     final = directory / job.target
     tmp = directory / f".{job.target}.tmp"
-    pq.write_table(table, tmp, row_group_size=job.row_group_rows)
+    with pq.ParquetWriter(tmp, table.schema) as writer:
+        for start, stop in _run_aligned_groups(table["run_id"], job.row_group_rows):
+            writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
     os.replace(tmp, final)
     return str(final.relative_to(sweep_dir))
+
+
+def _run_aligned_groups(run_ids: pa.ChunkedArray, target: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``target`` rows that never split one run's rows (sorted ids)."""
+    ids = run_ids.to_numpy()
+    if len(ids) == 0:
+        return [(0, 0)]
+    starts = np.flatnonzero(np.diff(ids)) + 1  # first row of every run but the first
+    groups, begin = [], 0
+    for boundary in starts:
+        if boundary - begin >= target:
+            groups.append((begin, int(boundary)))
+            begin = int(boundary)
+    groups.append((begin, len(ids)))
+    return groups
 
 
 def compact(

@@ -92,8 +92,8 @@ def _time_source(table: pa.Table) -> str | None:
 
 def _normal(column: pa.ChunkedArray, *, keep_int: bool) -> pa.ChunkedArray:
     typ = column.type
-    if pa.types.is_boolean(typ) or pa.types.is_duration(typ):
-        return column
+    if pa.types.is_boolean(typ) or pa.types.is_duration(typ) or pa.types.is_null(typ):
+        return column  # an all-missing column stays null-typed: unify() lets it give way
     if pa.types.is_timestamp(typ):
         return column.cast(pa.timestamp("ns"))
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
@@ -108,15 +108,20 @@ def _strings(series: pd.Series) -> pa.Array:
 
 
 def unify(tables: list[pa.Table]) -> pa.Schema:
-    """A schema every table casts to: union of columns, conflicting types as string."""
+    """A schema every table casts to: union of columns, conflicting types as string.
+
+    A null-typed (all-missing) column gives way to any other type; a column that is null
+    in every table is written as float64.
+    """
     types: dict[str, pa.DataType] = {}
     for table in tables:
         for name, typ in zip(table.column_names, table.schema.types, strict=True):
-            if name not in types:
+            known = types.get(name)
+            if known is None or pa.types.is_null(known):
                 types[name] = typ
-            elif types[name] != typ:
+            elif known != typ and not pa.types.is_null(typ):
                 types[name] = pa.string()
-    return pa.schema(list(types.items()))
+    return pa.schema([(n, pa.float64() if pa.types.is_null(t) else t) for n, t in types.items()])
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

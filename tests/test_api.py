@@ -237,3 +237,16 @@ def test_a_multi_report_script_needs_report_before_anything_runs(client, tmp_pat
     assert sorted(ephemeris.index.unique()) == [0, 1]
     contacts = open_sweep(tmp_path / "c", kind="contact").compute()
     assert "interval_id" in contacts.columns
+
+
+def test_a_moved_sweep_opens_without_its_script(client, example_script, tmp_path) -> None:
+    import shutil
+
+    script = tmp_path / "copy.script"
+    shutil.copy(example_script, script)
+    sweep(script, grid={"Sat.SMA": [7000, 7100]}, out=tmp_path / "s", client=client,
+          progress=False)
+    expected = open_sweep(tmp_path / "s").compute()
+    shutil.move(tmp_path / "s", tmp_path / "moved")
+    script.unlink()
+    pd.testing.assert_frame_equal(open_sweep(tmp_path / "moved").compute(), expected)
