@@ -1,0 +1,199 @@
+"""Sweeps on a real SLURM through dask-jobqueue (tests/cluster/slurm-up.sh starts one).
+
+Skipped, with the reason, when no SLURM answers (``SLURM_CONF`` unset or ``sinfo``
+failing); ``tests/run.sh`` brings a private single-node SLURM up before the suite.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gmat_sweep_dask import Manifest, Sweep, open_sweep, sweep
+from gmat_sweep_dask.design import Grid
+
+pytestmark = pytest.mark.slurm
+
+
+def _slurm_reason() -> str | None:
+    if not os.environ.get("SLURM_CONF"):
+        return "SLURM_CONF is not set (run tests/cluster/slurm-up.sh, as tests/run.sh does)"
+    if shutil.which("sinfo") is None:
+        return "sinfo is not installed"
+    probe = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    if probe.returncode != 0 or not probe.stdout.strip():
+        return f"sinfo does not answer: {probe.stderr.strip()}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reason = _slurm_reason()
+    if reason:
+        pytest.skip(f"no SLURM: {reason}")
+    return tmp_path_factory.mktemp("slurm-logs")
+
+
+def slurm_cluster(logs: Path, **adapt: int):
+    from dask_jobqueue import SLURMCluster
+
+    cluster = SLURMCluster(
+        cores=1,
+        processes=1,
+        memory="1GB",
+        walltime="00:15:00",
+        scheduler_options={"host": "127.0.0.1", "dashboard_address": None},
+        python=sys.executable,
+        log_directory=str(logs),
+        job_script_prologue=[f"export GMAT_ROOT={os.environ['GMAT_ROOT']}"],
+    )
+    if adapt:
+        cluster.adapt(**adapt, interval="1s", wait_count=3)
+    return cluster
+
+
+def jobs() -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+@pytest.fixture
+def slurm_client(slurm: Path) -> Iterator[object]:
+    """Two 1-core worker jobs (the node has 2 cores: no other test may hold jobs then)."""
+    from distributed import Client
+
+    cluster = slurm_cluster(slurm)
+    cluster.scale(jobs=2)
+    client = Client(cluster, set_as_default=False)
+    client.wait_for_workers(2, timeout=120)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.sort_index(kind="stable"), b.sort_index(kind="stable"))
+
+
+def test_a_50_run_sweep_on_slurm_equals_local(slurm_client, client, example_script, tmp_path):
+    grid = {"Sat.SMA": [7000.0 + 10 * i for i in range(25)], "Sat.ECC": [0.001, 0.01]}
+    on_slurm = sweep(
+        example_script, grid=grid, out=tmp_path / "slurm", client=slurm_client, progress=False
+    ).compute()
+    local = sweep(
+        example_script, grid=grid, out=tmp_path / "local", client=client, progress=False
+    ).compute()
+    assert on_slurm.index.nunique() == 50
+    compare(on_slurm, local)
+    workers = {
+        e["worker"]
+        for e in Manifest.load(tmp_path / "slurm" / "manifest.jsonl", full=True).entries.values()
+    }
+    assert workers <= set(slurm_client.scheduler_info()["workers"])
+
+
+def test_cli_run_with_cluster_slurm(slurm: Path, example_script: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DASK_JOBQUEUE__SLURM__SCHEDULER_OPTIONS": '{"host": "127.0.0.1"}',
+        "DASK_JOBQUEUE__SLURM__LOG_DIRECTORY": str(slurm),
+    }
+    out = tmp_path / "cli"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gmat_sweep_dask",
+            "run",
+            str(example_script),
+            "--grid",
+            "Sat.SMA=7000:7400:10",
+            "--out",
+            str(out),
+            "--cluster",
+            "slurm",
+            "--jobs",
+            "2",
+            "--cores",
+            "1",
+            "--memory",
+            "1GB",
+            "--walltime",
+            "00:10:00",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "10 runs: 10 ok" in result.stdout
+    assert open_sweep(out).compute().index.nunique() == 10
+
+
+def test_a_scancelled_worker_job_loses_no_completed_run(
+    slurm: Path, client, fault_script: Path, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(40)], "StandinDelay.Value": [0.1]})
+    cluster = slurm_cluster(slurm)
+    cluster.scale(jobs=2)
+    with cluster, Client(cluster, set_as_default=False) as on_slurm:
+        on_slurm.wait_for_workers(2, timeout=120)
+        job = Sweep(fault_script, grid, tmp_path / "killed")
+        result: dict = {}
+        runner = threading.Thread(target=lambda: result.update(r=job.run(on_slurm, progress=False)))
+        runner.start()
+        manifest = tmp_path / "killed" / "manifest.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if manifest.exists() and len(manifest.read_text().splitlines()) > 5:
+                break
+            time.sleep(0.2)
+        victim = sorted(jobs())[0]
+        subprocess.run(["scancel", victim], check=True)
+        runner.join(timeout=240)
+        assert not runner.is_alive()
+    if result["r"].failed:  # the cancelled job's batch ran out of retries: resume finishes it
+        Sweep.from_manifest(tmp_path / "killed").resume(client, progress=False)
+    recovered = Manifest.load(manifest, full=True)
+    assert recovered.status_counts() == {"ok": 40}
+    clean = Sweep(fault_script, grid, tmp_path / "clean")
+    clean.run(client, progress=False)
+    compare(open_sweep(tmp_path / "killed").compute(), open_sweep(tmp_path / "clean").compute())
+
+
+def test_adapt_scales_up_from_zero_and_back_down(slurm: Path, example_script, tmp_path) -> None:
+    from distributed import Client
+
+    assert not jobs()
+    with (
+        slurm_cluster(slurm, minimum_jobs=0, maximum_jobs=2) as cluster,
+        Client(cluster, set_as_default=False) as adaptive,
+    ):
+        frame = sweep(
+            example_script,
+            grid={"Sat.SMA": [7000.0 + i for i in range(20)]},
+            out=tmp_path / "adapt",
+            client=adaptive,
+            progress=False,
+        )
+        assert frame.compute().index.nunique() == 20
+        deadline = time.monotonic() + 60
+        while jobs() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not jobs(), "idle SLURM jobs were not released after the sweep drained"
+    logging.getLogger(__name__).info("adapt scaled to zero")
