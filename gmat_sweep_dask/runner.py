@@ -9,6 +9,7 @@ appending one manifest entry per run as results arrive.
 from __future__ import annotations
 
 import platform
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -270,7 +271,8 @@ class Sweep:
         args = (str(self.script), list(self.design.fields))
         if client.nthreads():
             reports = client.run(check, *args)
-        else:  # an adaptive cluster scaled to zero: the first worker to join answers
+        else:  # an adaptive cluster at zero, or jobs still queued: the first worker answers
+            print("gmat-sweep-dask: waiting for the first Dask worker to join...", file=sys.stderr)
             reports = {"worker": client.submit(check, *args, pure=False).result()}
         errors = sorted({e for r in reports.values() for e in r["errors"]})
         if errors:
