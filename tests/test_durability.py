@@ -1,0 +1,159 @@
+"""Durability end to end: engine crash and hang isolation, driver kills, resume equality."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gmat_sweep_dask import Manifest, Sweep, open_sweep
+from gmat_sweep_dask.design import Grid, Samples
+
+
+def frame_of(out: Path) -> pd.DataFrame:
+    return open_sweep(out).compute()
+
+
+def test_an_engine_crash_fails_only_its_run_and_the_worker_survives(
+    client, fault_script: Path, tmp_path: Path
+) -> None:
+    before = client.run(os.getpid)
+    table = pd.DataFrame({"StandinFault.Value": [0, 2, 0, 0], "Sat.SMA": [7000.0] * 4})
+    result = Sweep(fault_script, Samples(table), tmp_path / "s").run(client, progress=False)
+    entries = Manifest.load(tmp_path / "s" / "manifest.jsonl", full=True).entries
+    assert {r: e["status"] for r, e in entries.items()} == {0: "ok", 1: "failed", 2: "ok", 3: "ok"}
+    assert "crashed" in entries[1]["error"] and "SIGSEGV" in entries[1]["error"]
+    assert result.counts == {"ok": 3, "failed": 1}
+    assert client.run(os.getpid) == before  # no Dask worker died
+
+
+def test_a_hung_run_times_out_and_the_sweep_goes_on(client, fault_script, tmp_path) -> None:
+    table = pd.DataFrame({"StandinFault.Value": [0, 3, 0], "Sat.SMA": [7000.0] * 3})
+    started = time.monotonic()
+    Sweep(fault_script, Samples(table), tmp_path / "s", timeout=2).run(client, progress=False)
+    assert time.monotonic() - started < 30
+    entries = Manifest.load(tmp_path / "s" / "manifest.jsonl", full=True).entries
+    assert entries[1]["status"] == "failed" and "timeout" in entries[1]["error"]
+    assert entries[0]["status"] == entries[2]["status"] == "ok"
+
+
+def cli_run(out: Path, script: Path, n: int, delay: float) -> subprocess.Popen[str]:
+    env = {**os.environ, "GMAT_STANDIN_DELAY": str(delay)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gmat_sweep_dask",
+            "run",
+            str(script),
+            "--grid",
+            f"Sat.SMA=7000:7400:{n}",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_entries(manifest: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (
+            manifest.exists()
+            and sum('"run_id"' in line for line in manifest.read_text().splitlines()) >= count
+        ):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{manifest}: fewer than {count} entries after {timeout} s")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_a_killed_driver_resumes_to_the_uninterrupted_frame(
+    sig: signal.Signals, client, tmp_path: Path
+) -> None:
+    from conftest import SCRIPTS
+
+    script = SCRIPTS / "leo.script"
+    out = tmp_path / "killed"
+    driver = cli_run(out, script, 24, 0.15)
+    try:
+        wait_for_entries(out / "manifest.jsonl", 4)
+        os.kill(driver.pid, sig)
+        _, stderr = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    if sig == signal.SIGINT:
+        assert driver.returncode == 130
+        assert f"resume with: gmat-sweep-dask resume {out}" in stderr
+        assert "Traceback" not in stderr
+    partial = Manifest.load(out / "manifest.jsonl", full=True)
+    assert not partial.torn or sig == signal.SIGKILL
+    done = {r for r, e in partial.entries.items() if e["status"] == "ok"}
+    assert len(done) >= 4
+    resumed = Sweep.from_manifest(out).resume(client, progress=False)
+    assert resumed.counts == {"ok": 24}
+    assert resumed.executed <= 24 - len(done)  # nothing recorded was run again
+    final = Manifest.load(out / "manifest.jsonl", full=True)
+    for run_id in done:  # entries of runs done before the kill are untouched
+        assert final.entries[run_id]["ended"] == partial.entries[run_id]["ended"]
+    clean = tmp_path / "clean"
+    clean_frame = _clean(client, script, clean)
+    pd.testing.assert_frame_equal(frame_of(out), clean_frame)
+
+
+def _clean(client, script: Path, out: Path) -> pd.DataFrame:
+    from gmat_sweep_dask.grammar import parse_axis
+
+    _, values = parse_axis("Sat.SMA=7000:7400:24")
+    Sweep(script, Grid({"Sat.SMA": values}), out).run(client, progress=False)
+    return frame_of(out)
+
+
+def test_a_second_driver_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    from conftest import SCRIPTS
+
+    out = tmp_path / "busy"
+    first = cli_run(out, SCRIPTS / "leo.script", 25, 0.3)
+    try:
+        wait_for_entries(out / "manifest.jsonl", 1)
+        second = subprocess.run(
+            [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "1", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert f"pid {first.pid}" in second.stderr and "another driver" in second.stderr
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+
+
+def test_script_drift_is_refused_unless_allowed(client, example_script, tmp_path) -> None:
+    script = tmp_path / "m.script"
+    script.write_text(example_script.read_text())
+    out = tmp_path / "s"
+    Sweep(script, Grid({"Sat.SMA": [7000.0]}), out).run(client, progress=False)
+    script.write_text(script.read_text().replace("\n", "\r\n") + "\n\n")  # not drift
+    Sweep.from_manifest(out)
+    script.write_text(script.read_text() + "% a comment changes the mission text\n")
+    from gmat_sweep_dask import ScriptError
+
+    with pytest.raises(ScriptError, match=r"recorded sha256 \w+, now \w+"):
+        Sweep.from_manifest(out)
+    assert Sweep.from_manifest(out, allow_script_drift=True).resume(client, progress=False)
