@@ -157,3 +157,35 @@ def test_script_drift_is_refused_unless_allowed(client, example_script, tmp_path
     with pytest.raises(ScriptError, match=r"recorded sha256 \w+, now \w+"):
         Sweep.from_manifest(out)
     assert Sweep.from_manifest(out, allow_script_drift=True).resume(client, progress=False)
+
+
+def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
+    fault_script: Path, tmp_path: Path
+) -> None:
+    import logging
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(16)], "StandinDelay.Value": [0.25]})
+    out = tmp_path / "s"
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL
+        ) as cluster,
+        Client(cluster, set_as_default=False) as own,
+    ):
+        result: dict = {}
+        runner = threading.Thread(
+            target=lambda: result.update(r=Sweep(fault_script, grid, out).run(own, progress=False))
+        )
+        runner.start()
+        wait_for_entries(out / "manifest.jsonl", 2)
+        victim = next(iter(own.run(os.getpid).values()))
+        os.kill(victim, signal.SIGKILL)
+        runner.join(timeout=120)
+        assert not runner.is_alive()
+    entries = Manifest.load(out / "manifest.jsonl", full=True).entries
+    assert result["r"].counts == {"ok": 16}
+    assert max(e["attempts"] for e in entries.values()) >= 2
+    assert all(e["status"] == "ok" for e in entries.values())
