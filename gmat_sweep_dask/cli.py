@@ -306,3 +306,13 @@ def _finish(result: Any, verbose: bool) -> None:
     )
     if result.failed:
         sys.exit(EXIT_FAILED_RUNS)
+
+
+def _register_stochastic() -> None:
+    from gmat_sweep_dask.cli_stochastic import extend_command, lhs_command, monte_carlo_command
+
+    for command in (monte_carlo_command, lhs_command, extend_command):
+        main.add_command(command)
+
+
+_register_stochastic()

@@ -8,10 +8,11 @@ from typing import Any
 
 from gmat_sweep_dask.design.base import Design
 from gmat_sweep_dask.design.grid import Grid
+from gmat_sweep_dask.design.montecarlo import LatinHypercube, MonteCarlo
 from gmat_sweep_dask.design.samples import Samples
 from gmat_sweep_dask.errors import SweepDirError
 
-_KINDS: dict[str, Any] = {Grid.kind: Grid, Samples.kind: Samples}
+_KINDS: dict[str, Any] = {kind.kind: kind for kind in (Grid, Samples, MonteCarlo, LatinHypercube)}
 
 
 def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
@@ -22,4 +23,4 @@ def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
     return _KINDS[kind].from_header(header, sweep_dir)
 
 
-__all__ = ["Design", "Grid", "Samples", "design_from_header"]
+__all__ = ["Design", "Grid", "LatinHypercube", "MonteCarlo", "Samples", "design_from_header"]

@@ -1,0 +1,96 @@
+"""Monte Carlo and Latin hypercube sweeps, and growing a Monte Carlo sweep in place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+from distributed import Client
+
+from gmat_sweep_dask.design import LatinHypercube, MonteCarlo
+from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.runner import Sweep
+
+
+def monte_carlo(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Run ``n`` Monte Carlo runs of ``script`` with the fields of ``perturb`` drawn.
+
+    ``perturb`` maps dotted fields to distributions (see
+    :mod:`gmat_sweep_dask.design.distributions`; wrap one in ``around(...)`` to perturb
+    around the script's own value). The value of ``(run_id, field)`` depends only on
+    ``seed``, the design and that pair; without ``seed`` one is generated and recorded in
+    the manifest. Other options and the returned frame are those of
+    :func:`gmat_sweep_dask.sweep`; the drawn values are columns of the frame.
+    """
+    return _run(MonteCarlo(perturb, n, seed), script, out, client, report, options)
+
+
+def latin_hypercube(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Like :func:`monte_carlo`, with exactly one run per stratum ``[k/n, (k+1)/n)`` of
+    every field's distribution (Latin hypercube). It cannot be extended later."""
+    return _run(LatinHypercube(perturb, n, seed), script, out, client, report, options)
+
+
+def extend(
+    out: str | Path,
+    *,
+    n: int,
+    client: Client | None = None,
+    report: str | None = None,
+    allow_script_drift: bool = False,
+    **options: Any,
+) -> dd.DataFrame:
+    """Grow the Monte Carlo sweep in ``out`` by ``n`` runs, in place.
+
+    Runs ``0..old_n-1`` are untouched; the new runs are exactly those a fresh sweep of
+    ``old_n + n`` runs with the same seed would have drawn. Failed or missing earlier
+    runs are run too. Raises SpecError for a design that cannot grow.
+    """
+    job = Sweep.from_manifest(out, allow_script_drift=allow_script_drift)
+    if not isinstance(job.design, MonteCarlo):
+        raise SpecError(
+            f"{out}: only Monte Carlo sweeps can be extended, this one is a {job.design.kind} sweep"
+        )
+    job.grow(job.design.extended(n))
+    progress = options.pop("progress", True)
+    job.run(client, progress=progress, report=report, require_report=True, **options)
+    return job.frame(report)
+
+
+def _run(
+    design: Any,
+    script: str | Path,
+    out: str | Path,
+    client: Client | None,
+    report: str | None,
+    options: dict[str, Any],
+) -> dd.DataFrame:
+    sweep_options = {k: options.pop(k) for k in ("keep_raw", "timeout", "isolate") if k in options}
+    job = Sweep(script, design, out, **sweep_options)
+    job.run(client, report=report, require_report=True, **options)
+    return job.frame(report)
+
+
+monte_carlo_extend = extend
