@@ -40,7 +40,7 @@ def slurm_cluster(logs: str):
         processes=1,
         memory="1GB",
         walltime="00:30:00",
-        scheduler_options={"host": "127.0.0.1", "dashboard_address": None},
+        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"},
         python=sys.executable,
         log_directory=logs,
         job_script_prologue=[f"export GMAT_ROOT={os.environ['GMAT_ROOT']}"],
