@@ -1,0 +1,147 @@
+"""The teaching examples in examples/ run end to end and print what they claim.
+
+Each example runs as a subprocess on the GMAT stand-in engine into a temporary ``--out``
+directory; the test checks the exit code, the PNGs it wrote and the ``key: value`` lines
+it printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gmat_standin import ROOT as STANDIN_ROOT
+from PIL import Image
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LINE = re.compile(r"^([a-z0-9_]+): (.*)$")
+
+
+def run_example(name: str, out: Path, *, gmat_root: bool = True, timeout: float = 240) -> dict:
+    """Run ``examples/<name>`` with ``--out out``; return its ``key: value`` lines."""
+    env = dict(os.environ)
+    env.pop("GMAT_ROOT", None)
+    if gmat_root:
+        env["GMAT_ROOT"] = str(STANDIN_ROOT)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=out.parent,
+    )
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    values: dict = {"stdout": result.stdout}
+    for line in result.stdout.splitlines():
+        match = LINE.match(line)
+        if match:
+            values.setdefault(match[1], match[2].strip())
+    assert values["engine"].startswith("stand-in")
+    return values
+
+
+def check_png(path: Path, *, min_size: tuple[int, int] = (600, 400)) -> None:
+    """A real PNG of a reasonable size that is not a blank canvas."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.size[0] >= min_size[0] and image.size[1] >= min_size[1]
+        pixels = np.asarray(image.convert("RGB"))
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the figure is nearly blank"
+
+
+def test_sma_scan_plots_50_runs_and_says_it_uses_the_standin(tmp_path: Path) -> None:
+    out = tmp_path / "sma"
+    values = run_example("sma_scan.py", out, gmat_root=False)
+    assert "GMAT STAND-IN engine" in values["stdout"]  # said plainly when GMAT_ROOT is unset
+    assert values["runs"] == values["ok"] == "50"
+    assert values["rows"] == str(50 * 101)
+    assert (values["sma_min_km"], values["sma_max_km"]) == ("6800.0", "7600.0")
+    assert 350 < float(values["altitude_min_km"]) < float(values["altitude_max_km"]) < 1300
+    check_png(out / "altitude_vs_time.png")
+    assert Path(values["png"]) == out / "altitude_vs_time.png"
+
+
+def test_monte_carlo_dispersion_matches_its_distribution(tmp_path: Path) -> None:
+    out = tmp_path / "mc"
+    values = run_example("monte_carlo_dispersion.py", out)
+    assert values["runs"] == values["ok"] == "500"
+    standard_error = 2.0 / np.sqrt(500)
+    assert abs(float(values["sma_mean_km"]) - 7000.0) < 4 * standard_error
+    assert abs(float(values["sma_sd_km"]) - 2.0) < 0.2
+    assert float(values["final_x_sd_km"]) > 0 and float(values["final_y_sd_km"]) > 0
+    major, minor = (float(v) for v in values["ellipse_3sigma_semi_axes_km"].split(","))
+    assert major > minor > 0
+    assert float(values["inside_3sigma_fraction"]) >= 0.97  # 98.9% for a 2-D normal
+    check_png(out / "final_position_dispersion.png")
+
+
+@pytest.mark.slow
+def test_surviving_a_kill_resumes_to_the_uninterrupted_frame(tmp_path: Path) -> None:
+    out = tmp_path / "kill"
+    values = run_example("surviving_a_kill.py", out)
+    runs = int(values["runs"])
+    assert runs == 400
+    assert values["interrupted_exit_code"] == "130"
+    assert "resume with: gmat-sweep-dask resume" in values["stdout"]
+    ok, missing = int(values["recorded_ok"]), int(values["missing"])
+    assert ok >= 5 and missing > 0 and ok + missing == runs
+    assert re.search(rf"^status: +missing {missing}, ok {ok}$", values["stdout"], re.M)
+    assert int(values["partial_runs"]) == ok
+    assert int(values["partial_rows"]) == ok * 101
+    assert values["partial_runs_intact"] == "True"
+    ran, recovered = int(values["resume_ran"]), int(values["recovered_without_rerun"])
+    assert ran + recovered == missing and recovered >= 0
+    assert values["resumed_ok"] == values["resumed_runs"] == str(runs)
+    assert values["resumed_rows"] == values["clean_rows"] == str(runs * 101)
+    assert values["one_row_per_run_and_time"] == "True"
+    assert values["frames_equal"] == "True"
+
+
+def slurm_answers() -> bool:
+    """The example's own test: does ``sinfo`` answer in this environment?"""
+    if shutil.which("sinfo") is None:
+        return False
+    probe = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    return probe.returncode == 0 and bool(probe.stdout.strip())
+
+
+@pytest.mark.slow
+def test_cluster_recipe_local_and_slurm_frames_are_equal(tmp_path: Path) -> None:
+    out = tmp_path / "cluster"
+    values = run_example("cluster_recipe.py", out, timeout=290)
+    assert values["local_runs"] == "20" and values["local_workers"] == "2"
+    if slurm_answers():  # tests/run.sh starts a private SLURM and sets SLURM_CONF
+        assert values["slurm"] == "ran", values["stdout"]
+        assert values["slurm_runs"] == "20"
+        assert values["slurm_runs_on_slurm_workers"] == "True"
+        assert values["frames_equal"] == "True"
+    else:
+        assert values["slurm"] == "skipped"
+        assert values["slurm_skip_reason"]
+        assert "frames_equal" not in values
+
+
+@pytest.mark.slow
+def test_large_sweep_bands(tmp_path: Path) -> None:
+    out = tmp_path / "bands"
+    values = run_example("large_sweep_bands.py", out)
+    assert values["runs"] == "1500"
+    assert values["band_shape"] == "101 x 7"  # 101 time steps; 5 quantiles, mean, count
+    assert values["band_runs_per_step_min"] == "1500"
+    assert int(values["frame_partitions"]) >= 1
+    assert int(values["row_groups"]) >= int(values["parquet_files"]) >= 1
+    assert 500 < float(values["altitude_median_km_first_step"]) < 700
+    assert 0 < float(values["altitude_90pct_width_km_max"]) < 300
+    check_png(out / "bands.png")
