@@ -238,8 +238,14 @@ def run(
 def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **options: Any) -> None:
     """Run the runs of SWEEP_DIR that are failed or were never recorded.
 
-    The design, script path and options are read from SWEEP_DIR's manifest; the script's
-    SHA-256 must match the recorded one unless --allow-script-drift is given.
+    The design, script path and --keep-raw are read from SWEEP_DIR's manifest (give
+    --timeout again: it is not recorded); the script's SHA-256 must match the recorded
+    one unless --allow-script-drift is given.
+
+    \b
+    Examples:
+      gmat-sweep-dask resume runs/sma
+      gmat-sweep-dask resume runs/sma --timeout 600 --cluster slurm --jobs 4 --cores 8
     """
     from gmat_sweep_dask.runner import Sweep
 
@@ -255,7 +261,13 @@ def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **opt
 @click.option("--failed", is_flag=True, help="List failed runs with their error summaries.")
 @_handle_errors
 def show(sweep_dir: Path, failed: bool) -> None:
-    """Summarise SWEEP_DIR: runs per status, wall time, outputs (works while running)."""
+    """Summarise SWEEP_DIR: runs per status, wall time, outputs (works while running).
+
+    \b
+    Examples:
+      gmat-sweep-dask show runs/sma
+      gmat-sweep-dask show runs/sma --failed
+    """
     from gmat_sweep_dask.summary import describe, failed_runs
 
     click.echo(describe(sweep_dir))
@@ -271,6 +283,10 @@ def compact_command(sweep_dir: Path) -> None:
 
     Sweeps compact themselves when they end; use this for sweeps written with
     compaction off or interrupted before their end. Safe to interrupt and re-run.
+
+    \b
+    Example:
+      gmat-sweep-dask compact runs/sma
     """
     from gmat_sweep_dask.maintenance import compact_dir
 

@@ -114,6 +114,10 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
 
     The first runs are untouched; the new ones are exactly those a fresh sweep of the
     larger size with the same seed would have drawn.
+
+    \b
+    Example:
+      gmat-sweep-dask extend runs/mc --n 500
     """
     from gmat_sweep_dask.design import MonteCarlo
     from gmat_sweep_dask.errors import SpecError
