@@ -25,6 +25,7 @@ from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
 
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+_ACCOUNT_NAMES = {"sge": "project", "lsf": "project"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def _join(scheduler: str, tls: TLS | None) -> Iterator[Client]:
 def jobqueue_kwargs(spec: ClusterSpec) -> dict[str, Any]:
     """Keyword arguments for the dask-jobqueue cluster class of ``spec``.
 
+    ``account`` becomes ``project`` for SGE and LSF, whose jobqueue classes call it so.
     Each job runs ``cores`` single-threaded worker processes (GMAT is one engine per
     process), and ``GMAT_ROOT`` is exported in the job script when it is set here.
     """
@@ -136,7 +138,7 @@ def jobqueue_kwargs(spec: ClusterSpec) -> dict[str, Any]:
     for name in ("cores", "memory", "walltime", "queue", "account"):
         value = getattr(spec, name)
         if value is not None:
-            kwargs[name] = value
+            kwargs[_ACCOUNT_NAMES.get(spec.kind, name) if name == "account" else name] = value
     if spec.cores is not None:
         kwargs.setdefault("processes", spec.cores)
     if spec.job_extra:
@@ -163,7 +165,7 @@ def _jobqueue_cluster(spec: ClusterSpec) -> Iterator[Any]:
     cls = getattr(dask_jobqueue, JOBQUEUE[spec.kind])
     try:
         cluster = cls(**jobqueue_kwargs(spec))
-    except ValueError as exc:  # dask-jobqueue's own complaints about missing settings
+    except (TypeError, ValueError) as exc:  # dask-jobqueue's complaints about its settings
         raise UsageError(f"--cluster {spec.kind}: {exc}") from None
     with cluster:
         if spec.adapt is not None:

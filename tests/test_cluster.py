@@ -207,3 +207,14 @@ def test_a_worker_that_cannot_see_the_sweep_dir_is_a_clear_error(tmp_path: Path)
 
     with pytest.raises(SweepDirError, match="share a file system"):
         check_shared(tmp_path / "not-shared")
+
+
+@pytest.mark.parametrize(
+    ("kind", "directive"), [("sge", "#$ -P acct"), ("lsf", '#BSUB -P "acct"'), ("pbs", "-A acct")]
+)
+def test_account_reaches_each_scheduler_under_its_own_name(kind, directive) -> None:
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    spec = ClusterSpec(kind=kind, cores=1, memory="1GB", account="acct")
+    cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster")
+    with cls(**jobqueue_kwargs(spec), scheduler_options={"dashboard_address": ":0"}) as cluster:
+        assert directive in cluster.job_script()
