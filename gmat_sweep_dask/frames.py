@@ -376,7 +376,8 @@ class PartitionReader:
             if in_order:  # a marker is the only row of its run: place it by run_id alone
                 frame = frame.iloc[np.argsort(frame["run_id"].to_numpy(), kind="stable")]
         if not in_order:
-            frame = frame.sort_values(self.sort_keys, kind="stable", na_position="first")
+            keys = [k for k in self.sort_keys if k in frame]  # markers alone lack the keys
+            frame = frame.sort_values(keys, kind="stable", na_position="first")
         run_ids = frame["run_id"].to_numpy()
         fields = [f for f, c in self.params.items() if c in wanted]
         if fields:

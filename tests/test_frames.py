@@ -216,6 +216,9 @@ def test_several_reports_ephemeris_and_contacts_of_a_real_sweep(outputs_sweep: P
     assert epoch_info(outputs_sweep, kind="ephemeris")["time_scale"] == "UTC"
     with pytest.raises(UsageError, match="several reports"):
         open_sweep(outputs_sweep)
+    solver = open_sweep(outputs_sweep, kind="solver").compute()  # none were written
+    assert solver.index.nunique() == 8 and (solver["status"] == "ok").all()
+    assert solver["solver"].isna().all() and solver["iteration"].isna().all()
 
 
 def test_partitions_hold_many_runs_and_start_at_row_groups_at_100k_runs(tmp_path: Path) -> None:
