@@ -12,14 +12,32 @@ from typing import Any
 import dask.config
 import yaml
 
+from gmat_sweep_dask.errors import UsageError
+
 _DEFAULTS = Path(__file__).with_name("gmat-sweep-dask.yaml")
 
 with open(_DEFAULTS, encoding="utf-8") as _handle:
-    dask.config.update_defaults(yaml.safe_load(_handle))
+    _DEFAULT_VALUES: dict[str, Any] = yaml.safe_load(_handle)
+dask.config.update_defaults(_DEFAULT_VALUES)
+
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
+_BOOLEANS |= {"false": False, "no": False, "off": False, "0": False}
 
 
 def get(key: str, override: Any = None) -> Any:
-    """``override`` if given, else the configured value of ``gmat-sweep-dask.<key>``."""
+    """``override`` if given, else the configured value of ``gmat-sweep-dask.<key>``.
+
+    A switch set from the environment as text or a number (``..._COMPACT=false``, ``=0``)
+    reads as the boolean it spells; anything else for a switch raises :class:`UsageError`.
+    """
     if override is not None:
         return override
-    return dask.config.get(f"gmat-sweep-dask.{key}")
+    value = dask.config.get(f"gmat-sweep-dask.{key}")
+    if isinstance(_DEFAULT_VALUES["gmat-sweep-dask"].get(key), bool) and not isinstance(
+        value, bool
+    ):
+        spelled = str(value).strip().lower()
+        if spelled not in _BOOLEANS:
+            raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected true or false")
+        return _BOOLEANS[spelled]
+    return value

@@ -1,0 +1,35 @@
+"""Settings read through dask.config: defaults, overrides, switches spelled as text."""
+
+from __future__ import annotations
+
+import dask.config
+import pytest
+
+from gmat_sweep_dask import config
+from gmat_sweep_dask.errors import UsageError
+
+
+def test_defaults_come_from_the_packaged_yaml() -> None:
+    assert config.get("retries") == 2 and config.get("compact") is True
+    assert config.get("retries", 5) == 5
+
+
+@pytest.mark.parametrize(("text", "value"), [("false", False), ("Off", False), ("1", True)])
+def test_switches_set_as_text_in_the_environment_read_as_booleans(
+    monkeypatch, text: str, value: bool
+) -> None:
+    monkeypatch.setenv("DASK_GMAT_SWEEP_DASK__COMPACT", text)
+    dask.config.refresh()
+    try:
+        assert config.get("compact") is value
+    finally:
+        monkeypatch.delenv("DASK_GMAT_SWEEP_DASK__COMPACT")
+        dask.config.refresh()
+
+
+def test_a_switch_that_is_not_a_boolean_is_named() -> None:
+    with (
+        dask.config.set({"gmat-sweep-dask.fsync": "sometimes"}),
+        pytest.raises(UsageError, match=r"gmat-sweep-dask.fsync = 'sometimes'.*true or false"),
+    ):
+        config.get("fsync")
