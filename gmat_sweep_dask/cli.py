@@ -30,7 +30,8 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except UsageError as exc:
-            click.echo(f"gmat-sweep-dask: error: {exc}", err=True)
+            one_line = " ".join(str(exc).split())  # e.g. gmat-run's list of places searched
+            click.echo(f"gmat-sweep-dask: error: {one_line}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             out = kwargs.get("out") or kwargs.get("sweep_dir")

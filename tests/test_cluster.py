@@ -218,3 +218,14 @@ def test_account_reaches_each_scheduler_under_its_own_name(kind, directive) -> N
     cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster")
     with cls(**jobqueue_kwargs(spec), scheduler_options={"dashboard_address": ":0"}) as cluster:
         assert directive in cluster.job_script()
+
+
+def test_cli_without_gmat_is_one_line_and_exit_2(example_script: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "GMAT_ROOT": str(tmp_path / "no-gmat-here")}
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(example_script)]
+    command += ["--grid", "Sat.SMA=7000,7100", "--out", str(tmp_path / "s"), "--workers", "1", "-q"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no-gmat-here" in lines[0] and "Traceback" not in done.stderr
+    assert not (tmp_path / "s").exists()
