@@ -22,6 +22,7 @@ if [ -z "${GMAT_SWEEP_DASK_NO_SLURM:-}" ] && [ -x tests/cluster/slurm-up.sh ]; t
 fi
 
 .venv/bin/ruff check gmat_sweep_dask tests benchmarks examples
+.venv/bin/ruff format --check --quiet gmat_sweep_dask tests benchmarks examples
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -69,8 +69,14 @@ def run_report(script: Path, tmp_path: Path, name: str = "Positions", **override
 
 
 def python(code: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 # --- install layout -------------------------------------------------------------------------
@@ -102,10 +108,14 @@ def test_reference_rows_match_real_gmat_to_well_under_a_metre(tmp_path: Path) ->
 
 
 def test_periapsis_stop_takes_one_kepler_period_and_grows_with_sma(tmp_path: Path) -> None:
-    script = variant(tmp_path, LEO, {
-        "{Sat.ElapsedSecs = 60}": "{Sat.Periapsis}",
-        "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": "{Sat.ElapsedSecs, Sat.X, Sat.Y, Sat.Z}",
-    })
+    script = variant(
+        tmp_path,
+        LEO,
+        {
+            "{Sat.ElapsedSecs = 60}": "{Sat.Periapsis}",
+            "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": "{Sat.ElapsedSecs, Sat.X, Sat.Y, Sat.Z}",
+        },
+    )
     periods = {}
     for sma in (7000.0, 7100.0):
         df = run_report(script, tmp_path, Sat__SMA=sma)
@@ -119,12 +129,17 @@ def test_periapsis_stop_takes_one_kepler_period_and_grows_with_sma(tmp_path: Pat
 
 
 def test_two_body_invariants_hold_over_many_orbits(tmp_path: Path) -> None:
-    script = variant(tmp_path, LEO, {
-        "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedDays = 2}",
-        "Integrator.InitialStepSize = 30": "Integrator.InitialStepSize = 600",
-        "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}":
-            "{Sat.ElapsedDays, Sat.Earth.SMA, Sat.Earth.ECC, Sat.INC, Sat.RAAN, Sat.RMAG}",
-    })
+    script = variant(
+        tmp_path,
+        LEO,
+        {
+            "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedDays = 2}",
+            "Integrator.InitialStepSize = 30": "Integrator.InitialStepSize = 600",
+            "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": (
+                "{Sat.ElapsedDays, Sat.Earth.SMA, Sat.Earth.ECC, Sat.INC, Sat.RAAN, Sat.RMAG}"
+            ),
+        },
+    )
     df = run_report(script, tmp_path)
     assert df["Sat.ElapsedDays"].iloc[-1] == pytest.approx(2.0)
     assert len(df) == 2 * 86400 // 600 + 1
@@ -135,9 +150,11 @@ def test_two_body_invariants_hold_over_many_orbits(tmp_path: Path) -> None:
 
 
 def test_hyperbolic_orbits_propagate_and_open_orbit_apoapsis_fails(tmp_path: Path) -> None:
-    hyper = {"Sat.SMA = 7000\nSat.ECC = 0.001": "Sat.ECC = 1.5\nSat.SMA = -20000",
-             "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": "{Sat.Earth.SMA, Sat.ECC, Sat.RMAG}",
-             "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedSecs = 3600}"}
+    hyper = {
+        "Sat.SMA = 7000\nSat.ECC = 0.001": "Sat.ECC = 1.5\nSat.SMA = -20000",
+        "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": "{Sat.Earth.SMA, Sat.ECC, Sat.RMAG}",
+        "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedSecs = 3600}",
+    }
     df = run_report(variant(tmp_path, LEO, hyper), tmp_path)
     np.testing.assert_allclose(df["Sat.Earth.SMA"], -20000.0, rtol=1e-9)
     np.testing.assert_allclose(df["Sat.ECC"], 1.5, rtol=1e-9)
@@ -171,12 +188,16 @@ def test_overrides_change_outputs_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_variables_drive_stop_conditions_and_round_trip(tmp_path: Path) -> None:
-    script = variant(tmp_path, LEO, {
-        "Create ReportFile": "Create Variable Duration\nDuration = 6000\n\nCreate ReportFile",
-        "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedSecs = Duration}",
-        "Sat.Z}": "Sat.Z, Sat.Earth.Altitude}",
-        "Integrator.InitialStepSize = 30": "Integrator.InitialStepSize = 60",
-    })
+    script = variant(
+        tmp_path,
+        LEO,
+        {
+            "Create ReportFile": "Create Variable Duration\nDuration = 6000\n\nCreate ReportFile",
+            "{Sat.ElapsedSecs = 60}": "{Sat.ElapsedSecs = Duration}",
+            "Sat.Z}": "Sat.Z, Sat.Earth.Altitude}",
+            "Integrator.InitialStepSize = 30": "Integrator.InitialStepSize = 60",
+        },
+    )
     mission = Mission.load(script)
     assert mission["Duration.Value"] == 6000.0
     mission["Duration.Value"] = 1530
@@ -191,11 +212,20 @@ def test_variables_drive_stop_conditions_and_round_trip(tmp_path: Path) -> None:
     assert df["Sat.Earth.Altitude"].iloc[0] == pytest.approx(6993.0 - 6378.1363)
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    ("Sat.SMA", 0.0), ("Sat.SMA", -7000.0), ("Sat.INC", 500.0), ("Sat.INC", -1.0),
-    ("Sat.ECC", -0.1), ("Sat.Epoch", "32 Jan 2026 00:00:00.000"), ("Sat.DryMass", -1.0),
-    ("Integrator.InitialStepSize", 0.0), ("Sat.DisplayStateType", "Nonsense"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("Sat.SMA", 0.0),
+        ("Sat.SMA", -7000.0),
+        ("Sat.INC", 500.0),
+        ("Sat.INC", -1.0),
+        ("Sat.ECC", -0.1),
+        ("Sat.Epoch", "32 Jan 2026 00:00:00.000"),
+        ("Sat.DryMass", -1.0),
+        ("Integrator.InitialStepSize", 0.0),
+        ("Sat.DisplayStateType", "Nonsense"),
+    ],
+)
 def test_invalid_values_are_rejected_like_gmat(path: str, value: object) -> None:
     mission = Mission.load(LEO)
     with pytest.raises(GmatFieldError, match="is not an allowed value"):
@@ -227,16 +257,22 @@ def test_inconsistent_orbit_fails_the_run_with_the_log(tmp_path: Path) -> None:
     assert "**** ERROR ****" in err.value.log and "SMA < 0" in err.value.log
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("Create Spacecraft Sat\nSat.SMA = 7000 +\n", "line 2"),
-    ("Create Spacecraft Sat\nSat.SMA = 0\n", "not an allowed value"),
-    ("Create Spacecraft Sat\nCreate Spacecraft Sat\n", "already exists"),
-    ("Create Spacecraft Sat\nBeginMissionSequence\nPropagate Nowhere(Sat)\n", "Nowhere"),
-    ("Create Spacecraft Sat\nfrobnicate\n", "unsupported"),
-    ("Create Spacecraft Sat\nCreate ReportFile R\nR.Add = {Sat.Bogus}\n", "Sat.Bogus"),
-    ("Create Spacecraft Sat\nCreate Propagator P\nBeginMissionSequence\n"
-     "Propagate P(Sat) {Sat.TA = 90}\n", "stop condition"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("Create Spacecraft Sat\nSat.SMA = 7000 +\n", "line 2"),
+        ("Create Spacecraft Sat\nSat.SMA = 0\n", "not an allowed value"),
+        ("Create Spacecraft Sat\nCreate Spacecraft Sat\n", "already exists"),
+        ("Create Spacecraft Sat\nBeginMissionSequence\nPropagate Nowhere(Sat)\n", "Nowhere"),
+        ("Create Spacecraft Sat\nfrobnicate\n", "unsupported"),
+        ("Create Spacecraft Sat\nCreate ReportFile R\nR.Add = {Sat.Bogus}\n", "Sat.Bogus"),
+        (
+            "Create Spacecraft Sat\nCreate Propagator P\nBeginMissionSequence\n"
+            "Propagate P(Sat) {Sat.TA = 90}\n",
+            "stop condition",
+        ),
+    ],
+)
 def test_bad_scripts_are_load_errors_with_the_reason_in_the_log(
     tmp_path: Path, text: str, needle: str
 ) -> None:
@@ -255,7 +291,9 @@ def test_bad_scripts_are_load_errors_with_the_reason_in_the_log(
 
 
 def test_gui_style_scripts_generic_resources_and_mission_assignments(tmp_path: Path) -> None:
-    script = write(tmp_path, """\
+    script = write(
+        tmp_path,
+        """\
         %----- saved by the GMAT GUI
         Create Spacecraft Sat; Create Variable T;
         GMAT Sat.DateFormat = UTCGregorian;  % unquoted epoch below, like old scripts
@@ -277,7 +315,8 @@ def test_gui_style_scripts_generic_resources_and_mission_assignments(tmp_path: P
         Propagate Prop(Sat) {Sat.ElapsedSecs = T};
         GMAT Sat.SMA = 8000;
         Propagate Prop(Sat, {Sat.ElapsedSecs = 60});
-        """)
+        """,
+    )
     mission = Mission.load(script)
     assert mission["Burn1.Element1"] == 0.1 and mission["Burn1.Axes"] == "VNB"
     assert mission["Sat.Epoch"] == "01 Jan 2026 00:00:00.000"
@@ -297,16 +336,24 @@ def test_epoch_override_shifts_the_time_column_only(tmp_path: Path) -> None:
     shifted = run_report(LEO, tmp_path, Sat__Epoch="02 Jan 2026 12:00:00.000")
     delta = shifted["Sat.UTCGregorian"] - base["Sat.UTCGregorian"]
     assert (delta == pd.Timedelta(days=1, hours=12)).all()
-    np.testing.assert_allclose(shifted[["Sat.X", "Sat.Y", "Sat.Z"]],
-                               base[["Sat.X", "Sat.Y", "Sat.Z"]], atol=1e-9)
+    np.testing.assert_allclose(
+        shifted[["Sat.X", "Sat.Y", "Sat.Z"]], base[["Sat.X", "Sat.Y", "Sat.Z"]], atol=1e-9
+    )
     mission = Mission.load(LEO)
     mission["Sat.DateFormat"] = "UTCModJulian"
     assert mission["Sat.Epoch"] == "31041.5"  # 2026-01-01 00:00 UTC in GMAT's MJD
 
 
 def test_time_scales_are_consistent(tmp_path: Path) -> None:
-    script = variant(tmp_path, LEO, {"{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}":
-                                     "{Sat.UTCModJulian, Sat.TAIModJulian, Sat.A1ModJulian}"})
+    script = variant(
+        tmp_path,
+        LEO,
+        {
+            "{Sat.UTCGregorian, Sat.X, Sat.Y, Sat.Z}": (
+                "{Sat.UTCModJulian, Sat.TAIModJulian, Sat.A1ModJulian}"
+            )
+        },
+    )
     df = run_report(script, tmp_path)
     assert df["Sat.UTCModJulian"].iloc[0] == pd.Timestamp("2026-01-01")
     tai = (df["Sat.TAIModJulian"] - df["Sat.UTCModJulian"]).dt.total_seconds()
@@ -427,7 +474,10 @@ def test_fault_2_kills_the_process_with_sigsegv_after_partial_rows(tmp_path: Pat
     work = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_RUN_WITH_FAULT), str(FAULTS), "2", str(work)],
-        env=environ(), capture_output=True, text=True, timeout=120,
+        env=environ(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == -11, proc.stderr
     assert "finished" not in proc.stdout
@@ -441,7 +491,10 @@ def test_fault_3_hangs_until_killed(tmp_path: Path) -> None:
     work = tmp_path / "run"
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_RUN_WITH_FAULT), str(FAULTS), "3", str(work)],
-        env=environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "running\n"

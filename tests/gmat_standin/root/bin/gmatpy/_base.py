@@ -23,10 +23,18 @@ ENUMERATION_TYPE, FILENAME_TYPE, COLOR_TYPE, GMATTIME_TYPE = 16, 17, 18, 19
 UNKNOWN_PARAMETER_TYPE = -1
 
 _TYPE_NAMES = {
-    INTEGER_TYPE: "Integer", REAL_TYPE: "Real", STRING_TYPE: "String",
-    STRINGARRAY_TYPE: "StringArray", BOOLEAN_TYPE: "Boolean", RVECTOR_TYPE: "Rvector",
-    OBJECT_TYPE: "Object", OBJECTARRAY_TYPE: "ObjectArray", ON_OFF_TYPE: "OnOff",
-    ENUMERATION_TYPE: "Enumeration", FILENAME_TYPE: "Filename", COLOR_TYPE: "Color",
+    INTEGER_TYPE: "Integer",
+    REAL_TYPE: "Real",
+    STRING_TYPE: "String",
+    STRINGARRAY_TYPE: "StringArray",
+    BOOLEAN_TYPE: "Boolean",
+    RVECTOR_TYPE: "Rvector",
+    OBJECT_TYPE: "Object",
+    OBJECTARRAY_TYPE: "ObjectArray",
+    ON_OFF_TYPE: "OnOff",
+    ENUMERATION_TYPE: "Enumeration",
+    FILENAME_TYPE: "Filename",
+    COLOR_TYPE: "Color",
 }
 TEXT_TYPES = frozenset(
     {STRING_TYPE, OBJECT_TYPE, ON_OFF_TYPE, ENUMERATION_TYPE, FILENAME_TYPE, COLOR_TYPE}
@@ -35,11 +43,34 @@ ARRAY_TYPES = frozenset({STRINGARRAY_TYPE, OBJECTARRAY_TYPE})
 
 # Gmat::ObjectType codes (the stand-in's own numbering; only identity matters).
 _OBJECT_TYPE_NAMES = (
-    "SPACECRAFT", "FORMATION", "SPACEOBJECT", "GROUND_STATION", "BURN", "IMPULSIVE_BURN",
-    "FINITE_BURN", "COMMAND", "PROPAGATOR", "ODE_MODEL", "PHYSICAL_MODEL", "SOLAR_SYSTEM",
-    "SPACE_POINT", "CELESTIAL_BODY", "PARAMETER", "VARIABLE", "ARRAY", "STRING", "SOLVER",
-    "SUBSCRIBER", "REPORT_FILE", "EPHEMERIS_FILE", "PROP_SETUP", "COORDINATE_SYSTEM",
-    "BODY_FIXED_POINT", "EVENT_LOCATOR", "GENERIC_OBJECT", "UNKNOWN_OBJECT",
+    "SPACECRAFT",
+    "FORMATION",
+    "SPACEOBJECT",
+    "GROUND_STATION",
+    "BURN",
+    "IMPULSIVE_BURN",
+    "FINITE_BURN",
+    "COMMAND",
+    "PROPAGATOR",
+    "ODE_MODEL",
+    "PHYSICAL_MODEL",
+    "SOLAR_SYSTEM",
+    "SPACE_POINT",
+    "CELESTIAL_BODY",
+    "PARAMETER",
+    "VARIABLE",
+    "ARRAY",
+    "STRING",
+    "SOLVER",
+    "SUBSCRIBER",
+    "REPORT_FILE",
+    "EPHEMERIS_FILE",
+    "PROP_SETUP",
+    "COORDINATE_SYSTEM",
+    "BODY_FIXED_POINT",
+    "EVENT_LOCATOR",
+    "GENERIC_OBJECT",
+    "UNKNOWN_OBJECT",
 )
 OBJECT_TYPES: dict[str, int] = {name: 1001 + i for i, name in enumerate(_OBJECT_TYPE_NAMES)}
 OBJECT_TYPES["FORCE_MODEL"] = OBJECT_TYPES["ODE_MODEL"]
@@ -176,8 +207,7 @@ class GmatObject:
         spec = self.spec(field)
         if spec is None:
             raise APIException(
-                f'The field "{field}" is not a parameter of {self._type_name} '
-                f'"{self._name}"'
+                f'The field "{field}" is not a parameter of {self._type_name} "{self._name}"'
             )
         return spec
 

@@ -133,8 +133,11 @@ class Engine:
             while True:
                 time.sleep(3600)
         if fault == 1:
-            self.message("**** ERROR **** Propagate::Execute(): StandinFault = 1: injected GMAT "
-                         "run-time error (simulated integrator failure)", error=True)
+            self.message(
+                "**** ERROR **** Propagate::Execute(): StandinFault = 1: injected GMAT "
+                "run-time error (simulated integrator failure)",
+                error=True,
+            )
             return -5
         if fault not in (0, 2):
             self.message(f"**** ERROR **** unknown StandinFault code {fault}", error=True)

@@ -101,9 +101,14 @@ def elements(r: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
         ea = np.where(ell, 2.0 * np.arctan(half * np.tan(ta / 2.0)), 0.0)
         ma = np.where(ell, ea - ecc * np.sin(ea), 0.0)
         hyp = ecc > 1.0
-        ha = np.where(hyp, 2.0 * np.arctanh(
-            np.clip(np.sqrt(np.abs((ecc - 1.0) / (ecc + 1.0))) * np.tan(ta / 2.0), -1, 1)
-        ), 0.0)
+        ha = np.where(
+            hyp,
+            2.0
+            * np.arctanh(
+                np.clip(np.sqrt(np.abs((ecc - 1.0) / (ecc + 1.0))) * np.tan(ta / 2.0), -1, 1)
+            ),
+            0.0,
+        )
         ma = np.where(hyp, ecc * np.sinh(ha) - ha, ma)
         radper = sma * (1.0 - ecc)
         radapo = np.where(ell, sma * (1.0 + ecc), np.inf)
@@ -155,8 +160,14 @@ def cart_to_kep(r: list[float], v: list[float]) -> list[float]:
     aop = 0.0 if circular else math.atan2(_dot(ev, _cross(hh, ref)), _dot(ev, ref))
     peri = ref if circular else (ev[0] / ecc, ev[1] / ecc, ev[2] / ecc)
     ta = math.atan2(_dot(r, _cross(hh, peri)), _dot(r, peri))
-    return [sma, ecc, math.degrees(inc), math.degrees(raan) % 360.0,
-            math.degrees(aop) % 360.0, math.degrees(ta) % 360.0]
+    return [
+        sma,
+        ecc,
+        math.degrees(inc),
+        math.degrees(raan) % 360.0,
+        math.degrees(aop) % 360.0,
+        math.degrees(ta) % 360.0,
+    ]
 
 
 def _dot(a: Any, b: Any) -> float:
@@ -276,13 +287,20 @@ def station_inertial(t_utc: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """MJ2000 positions (n, 3) of an Earth-fixed point ``fixed`` (3,) at UTC times."""
     th = gmst(t_utc)
     c, s = np.cos(th), np.sin(th)
-    return np.stack([c * fixed[0] - s * fixed[1], s * fixed[0] + c * fixed[1],
-                     np.full_like(th, fixed[2])], axis=1)
+    return np.stack(
+        [c * fixed[0] - s * fixed[1], s * fixed[0] + c * fixed[1], np.full_like(th, fixed[2])],
+        axis=1,
+    )
 
 
 def geodetic_to_fixed(lat_deg: float, lon_deg: float, alt_km: float) -> np.ndarray:
     """Earth-fixed Cartesian (km) of a point on the spherical Earth at ``alt_km``."""
     lat, lon = math.radians(lat_deg), math.radians(lon_deg)
     rad = R_EARTH + alt_km
-    return np.array([rad * math.cos(lat) * math.cos(lon),
-                     rad * math.cos(lat) * math.sin(lon), rad * math.sin(lat)])
+    return np.array(
+        [
+            rad * math.cos(lat) * math.cos(lon),
+            rad * math.cos(lat) * math.sin(lon),
+            rad * math.sin(lat),
+        ]
+    )

@@ -67,7 +67,12 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def write_oem(
-    path: str, object_name: str, object_id: str, t: np.ndarray, r: np.ndarray, v: np.ndarray,
+    path: str,
+    object_name: str,
+    object_id: str,
+    t: np.ndarray,
+    r: np.ndarray,
+    v: np.ndarray,
     interpolation_degree: int,
 ) -> None:
     """Write a CCSDS-OEM 1.0 ephemeris (one segment, UTC, EME2000)."""
@@ -76,11 +81,19 @@ def write_oem(
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(f"CCSDS_OEM_VERS = 1.0\nCREATION_DATE  = {created}\n")
         fh.write("ORIGINATOR     = GMAT stand-in engine\n\nMETA_START\n")
-        meta = [("OBJECT_NAME", object_name), ("OBJECT_ID", object_id),
-                ("CENTER_NAME", "Earth"), ("REF_FRAME", "EME2000"), ("TIME_SYSTEM", "UTC"),
-                ("START_TIME", stamps[0]), ("USEABLE_START_TIME", stamps[0]),
-                ("USEABLE_STOP_TIME", stamps[-1]), ("STOP_TIME", stamps[-1]),
-                ("INTERPOLATION", "LAGRANGE"), ("INTERPOLATION_DEGREE", interpolation_degree)]
+        meta = [
+            ("OBJECT_NAME", object_name),
+            ("OBJECT_ID", object_id),
+            ("CENTER_NAME", "Earth"),
+            ("REF_FRAME", "EME2000"),
+            ("TIME_SYSTEM", "UTC"),
+            ("START_TIME", stamps[0]),
+            ("USEABLE_START_TIME", stamps[0]),
+            ("USEABLE_STOP_TIME", stamps[-1]),
+            ("STOP_TIME", stamps[-1]),
+            ("INTERPOLATION", "LAGRANGE"),
+            ("INTERPOLATION_DEGREE", interpolation_degree),
+        ]
         fh.writelines(f"{k:<20} = {val}\n" for k, val in meta)
         fh.write("META_STOP\n\n")
         for stamp, pos, vel in zip(stamps, r.tolist(), v.tolist(), strict=True):
@@ -133,7 +146,11 @@ def _margin(t: np.ndarray, orbit: _kepler.Orbit, fixed: np.ndarray, sin_min: flo
 
 
 def _bisect(
-    a: np.ndarray, b: np.ndarray, up_a: np.ndarray, orbit: _kepler.Orbit, fixed: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    up_a: np.ndarray,
+    orbit: _kepler.Orbit,
+    fixed: np.ndarray,
     sin_min: float,
 ) -> np.ndarray:
     """Visibility edges inside each bracket ``[a, b]`` (all refined together), to 1e-4 s."""
@@ -155,6 +172,8 @@ def write_contacts(
         fh.write(f"Observer: {observer}\n")
         fh.write(f"{'Start Time (UTC)':<28}{'Stop Time (UTC)':<30}{'Duration (s)':<21}\n")
         for start, stop in events:
-            fh.write(f"{_timesys.gregorian(start):<28}{_timesys.gregorian(stop):<30}"
-                     f"{stop - start:<21.8f}\n")
+            fh.write(
+                f"{_timesys.gregorian(start):<28}{_timesys.gregorian(stop):<30}"
+                f"{stop - start:<21.8f}\n"
+            )
         fh.write(f"\n\nNumber of events : {len(events)}\n\n\n")

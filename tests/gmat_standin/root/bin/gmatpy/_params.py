@@ -28,11 +28,22 @@ Values = Any  # np.ndarray of floats, or list[str]
 Evaluator = Callable[["Frame"], Values]
 
 _CART = {"X": (0, 0), "Y": (0, 1), "Z": (0, 2), "VX": (1, 0), "VY": (1, 1), "VZ": (1, 2)}
-_ORBIT = ("SMA", "ECC", "INC", "RAAN", "AOP", "TA", "MA", "EA", "RadPer", "RadApo",
-          "Energy", "HMAG")
+_ORBIT = (
+    "SMA",
+    "ECC",
+    "INC",
+    "RAAN",
+    "AOP",
+    "TA",
+    "MA",
+    "EA",
+    "RadPer",
+    "RadApo",
+    "Energy",
+    "HMAG",
+)
 _ALIASES = {"Periapsis": "RadPer", "Apoapsis": "RadApo"}
-_DERIVED = ("OrbitPeriod", "C3Energy", "MM", "RMAG", "VMAG", "Altitude", "Latitude",
-            "Longitude")
+_DERIVED = ("OrbitPeriod", "C3Energy", "MM", "RMAG", "VMAG", "Altitude", "Latitude", "Longitude")
 
 
 class Frame:

@@ -416,8 +416,12 @@ def create(type_name: str, name: str) -> GmatObject:
 def default_objects() -> dict[str, GmatObject]:
     """GMAT's built-in coordinate systems (configured before any script)."""
     out: dict[str, GmatObject] = {}
-    for name, axes in (("EarthMJ2000Eq", "MJ2000Eq"), ("EarthMJ2000Ec", "MJ2000Ec"),
-                       ("EarthFixed", "BodyFixed"), ("EarthICRF", "ICRF")):
+    for name, axes in (
+        ("EarthMJ2000Eq", "MJ2000Eq"),
+        ("EarthMJ2000Ec", "MJ2000Ec"),
+        ("EarthFixed", "BodyFixed"),
+        ("EarthICRF", "ICRF"),
+    ):
         cs = CoordinateSystem(name)
         cs.set_value("Axes", axes)
         out[name] = cs

@@ -76,19 +76,26 @@ class Sandbox:
     def _initialize(self) -> None:
         for name, obj in self.objects.items():
             if isinstance(obj, Spacecraft):
-                cs = self._get(obj.get_value("CoordinateSystem"), CoordinateSystem,
-                               f"Spacecraft {name}: CoordinateSystem")
+                cs = self._get(
+                    obj.get_value("CoordinateSystem"),
+                    CoordinateSystem,
+                    f"Spacecraft {name}: CoordinateSystem",
+                )
                 if (cs.get_value("Origin"), cs.get_value("Axes")) != ("Earth", "MJ2000Eq"):
-                    raise RunError(f"Spacecraft {name}: the stand-in supports only Earth-centred "
-                                   "MJ2000Eq coordinate systems")
+                    raise RunError(
+                        f"Spacecraft {name}: the stand-in supports only Earth-centred "
+                        "MJ2000Eq coordinate systems"
+                    )
                 self.sats[name] = _Sat(obj)
             elif isinstance(obj, ForceModel):
                 self._check_force_model(obj)
             elif isinstance(obj, ReportFile):
                 evaluators = [_params.compile_param(p, self.objects) for p in obj.get_value("Add")]
-                report = _outputs.Report(list(obj.get_value("Add")),
-                                         int(obj.get_value("ColumnWidth")),
-                                         bool(obj.get_value("WriteHeaders")))
+                report = _outputs.Report(
+                    list(obj.get_value("Add")),
+                    int(obj.get_value("ColumnWidth")),
+                    bool(obj.get_value("WriteHeaders")),
+                )
                 self.reports[name] = (obj, evaluators, report)
             elif isinstance(obj, EphemerisFile):
                 self._get(obj.get_value("Spacecraft"), Spacecraft, f"EphemerisFile {name}: target")
@@ -119,8 +126,10 @@ class Sandbox:
             raise RunError(f"ForceModel {fm.GetName()}: the stand-in supports CentralBody Earth")
         ignored = [b for b in fm.get_value("PointMasses") if b != "Earth"]
         if ignored or fm.get_value("Drag") not in ("None", "") or fm.get_value("SRP") == "On":
-            self.log(f"Warning: ForceModel {fm.GetName()}: the GMAT stand-in engine ignores "
-                     "drag, SRP, harmonics and third bodies (point-mass Earth only)")
+            self.log(
+                f"Warning: ForceModel {fm.GetName()}: the GMAT stand-in engine ignores "
+                "drag, SRP, harmonics and third bodies (point-mass Earth only)"
+            )
 
     # --- execution ----------------------------------------------------------------------------
     def execute(self) -> None:
@@ -132,8 +141,10 @@ class Sandbox:
                 elif isinstance(cmd, Assignment):
                     self._assign(cmd)
             except (_kepler.OrbitError, APIException, ValueError) as exc:
-                raise RunError(f"{cmd.type_name} command failed on line {cmd.lineno} "
-                               f"({cmd.text.rstrip(';')}): {exc}") from None
+                raise RunError(
+                    f"{cmd.type_name} command failed on line {cmd.lineno} "
+                    f"({cmd.text.rstrip(';')}): {exc}"
+                ) from None
 
     def _stop_seconds(self, cmd: Propagate, orbits: dict[str, _kepler.Orbit]) -> float:
         if not cmd.stops:  # GMAT takes one step
@@ -148,8 +159,10 @@ class Sandbox:
                     value = self.objects[value].get_value("Value")
                 seconds = float(value) * (86400.0 if stop.param == "ElapsedDays" else 1.0)
                 if seconds < 0:
-                    raise RunError(f"{stop.param} = {value:g} < 0: backwards propagation is not "
-                                   "supported by the stand-in")
+                    raise RunError(
+                        f"{stop.param} = {value:g} < 0: backwards propagation is not "
+                        "supported by the stand-in"
+                    )
             else:
                 target = 0.0 if stop.param == "Periapsis" else math.pi
                 if stop.param == "Apoapsis" and orbit.e >= 1.0:
@@ -160,8 +173,9 @@ class Sandbox:
 
     def _propagate(self, cmd: Propagate) -> None:
         step = float(self.objects[cmd.prop].get_value("InitialStepSize"))
-        orbits = {n: _kepler.Orbit(self.sats[n].t, self.sats[n].r, self.sats[n].v)
-                  for n in cmd.sats}
+        orbits = {
+            n: _kepler.Orbit(self.sats[n].t, self.sats[n].r, self.sats[n].v) for n in cmd.sats
+        }
         duration = self._stop_seconds(cmd, orbits)
         count = math.floor(duration / step * (1.0 + 1e-12)) + 1
         if count > 20_000_000:
@@ -190,8 +204,12 @@ class Sandbox:
             if name in states:
                 return states[name]
             sat = self.sats[name]
-            return (np.full(n, sat.t), np.tile(sat.r, (n, 1)), np.tile(sat.v, (n, 1)),
-                    sat.t_initial)
+            return (
+                np.full(n, sat.t),
+                np.tile(sat.r, (n, 1)),
+                np.tile(sat.v, (n, 1)),
+                sat.t_initial,
+            )
 
         frame = _params.Frame(n, lookup, self.objects)
         for obj, evaluators, report in self.reports.values():
@@ -259,9 +277,15 @@ class Sandbox:
             times.append(t)
             pos.append(r)
             vel.append(v)
-        _outputs.write_oem(self._path(eph), sat.obj.GetName(), str(sat.obj.get_value("Id")),
-                           np.concatenate(times), np.concatenate(pos), np.concatenate(vel),
-                           int(eph.get_value("InterpolationOrder")))
+        _outputs.write_oem(
+            self._path(eph),
+            sat.obj.GetName(),
+            str(sat.obj.get_value("Id")),
+            np.concatenate(times),
+            np.concatenate(pos),
+            np.concatenate(vel),
+            int(eph.get_value("InterpolationOrder")),
+        )
 
     def _write_contacts(self, loc: ContactLocator) -> None:
         target = loc.get_value("Target")
@@ -271,7 +295,8 @@ class Sandbox:
             station = self.objects[name]
             assert isinstance(station, GroundStation)
             events = _outputs.contact_events(
-                segments, station.fixed_position(),
+                segments,
+                station.fixed_position(),
                 float(station.get_value("MinimumElevationAngle")),
                 float(loc.get_value("StepSize")),
             )

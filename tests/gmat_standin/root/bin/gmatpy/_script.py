@@ -264,7 +264,7 @@ def assign(
 
 
 def _propagate(lineno: int, stmt: str) -> Propagate:
-    rest = stmt[len("Propagate"):].strip()
+    rest = stmt[len("Propagate") :].strip()
     words = rest.split(None, 1)
     if words and words[0] in ("BackProp", "Synchronized"):
         raise ScriptError(lineno, f"Propagate mode {words[0]!r} is not supported by the stand-in")
@@ -293,8 +293,9 @@ def _stop(lineno: int, text: str) -> StopCondition:
     match = _STOP_RE.match(text)
     if match is None or match.group(3) not in _STOP_PARAMS:
         raise ScriptError(
-            lineno, f"unsupported stop condition {text!r} (the stand-in supports "
-            "Sat.ElapsedSecs/ElapsedDays = value and Sat.Periapsis/Apoapsis)"
+            lineno,
+            f"unsupported stop condition {text!r} (the stand-in supports "
+            "Sat.ElapsedSecs/ElapsedDays = value and Sat.Periapsis/Apoapsis)",
         )
     sat, param, raw = match.group(1), match.group(3), match.group(4)
     if param in ("ElapsedSecs", "ElapsedDays"):
