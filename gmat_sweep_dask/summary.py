@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from gmat_sweep_dask import layout
 from gmat_sweep_dask import manifest as mf
@@ -13,6 +17,18 @@ def _load(sweep_dir: Path) -> mf.Manifest:
     path = Path(sweep_dir)
     manifest = path if path.name == layout.MANIFEST else path / layout.MANIFEST
     return mf.Manifest.load(manifest, full=True)
+
+
+def _swept_fields(design: dict[str, Any], sweep_dir: Path) -> list[str]:
+    """The fields a design header varies (read from the samples file for samples)."""
+    if "axes" in design:
+        return [name for name, _ in design["axes"]]
+    if "perturb" in design:
+        return [name for name, _ in design["perturb"]]
+    try:
+        return list(pq.read_schema(sweep_dir / design["path"]).names)
+    except (OSError, KeyError, pa.ArrowInvalid):
+        return []
 
 
 def describe(sweep_dir: Path) -> str:
@@ -28,14 +44,15 @@ def describe(sweep_dir: Path) -> str:
         wall = f"{seconds.total_seconds():.1f} s"
     outputs = sorted({k for e in manifest.entries.values() for k in e.get("outputs", {})})
     design = header["design"]
-    fields = [a[0] for a in design.get("axes", [])] or design.get("fields", [])
+    fields = _swept_fields(design, manifest.path.parent)
     gmat = header.get("gmat") or {}
     engine = "GMAT stand-in engine" if gmat.get("standin") else f"GMAT {gmat.get('version')}"
     lines = [
         f"sweep:    {manifest.path.parent}",
         f"script:   {header['script']} (sha256 {header['script_sha256'][:12]}...)",
         f"design:   {design['kind']}, {header['run_count']} runs"
-        + (f" over {', '.join(fields)}" if fields else ""),
+        + (f" over {', '.join(fields)}" if fields else "")
+        + (f", seed {design['seed']}" if design.get("seed") is not None else ""),
         f"engine:   {engine}",
         "status:   " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
         f"wall:     {wall}",

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gmat_sweep_dask import Manifest, ScriptError, SpecError, SweepDirError, open_sweep, sweep
+from gmat_sweep_dask.summary import describe
 
 
 def swept_angle(frame: pd.DataFrame) -> float:
@@ -71,6 +72,7 @@ def test_failed_runs_are_recorded_and_visible(client, fault_script: Path, tmp_pa
     assert "GmatRunError" in manifest.entries[1]["error"]
     assert manifest.entries[1]["log_tail"]
     assert "not an allowed value" in manifest.entries[2]["error"]
+    assert "samples, 3 runs over StandinFault.Value, Sat.SMA" in describe(tmp_path / "s")
     data = frame.compute()
     assert data.loc[[1]]["status"].tolist() == ["failed"]
     assert data.loc[[1]]["time"].isna().all()
@@ -244,8 +246,7 @@ def test_a_moved_sweep_opens_without_its_script(client, example_script, tmp_path
 
     script = tmp_path / "copy.script"
     shutil.copy(example_script, script)
-    sweep(script, grid={"Sat.SMA": [7000, 7100]}, out=tmp_path / "s", client=client,
-          progress=False)
+    sweep(script, grid={"Sat.SMA": [7000, 7100]}, out=tmp_path / "s", client=client, progress=False)
     expected = open_sweep(tmp_path / "s").compute()
     shutil.move(tmp_path / "s", tmp_path / "moved")
     script.unlink()

@@ -262,6 +262,8 @@ def test_cli_monte_carlo_extend_and_errors(example_script, tmp_path) -> None:
     )
     assert grown.returncode == 0, grown.stderr
     assert "8 runs: 8 ok" in grown.stdout
+    shown = CliRunner().invoke(main, ["show", str(out)])
+    assert shown.exit_code == 0 and "monte_carlo, 8 runs over Sat.SMA, seed 42" in shown.output
     expected = MonteCarlo({"Sat.SMA": ("normal", 7100.0, 50.0)}, 8, 42).block(0, 8)["Sat.SMA"]
     drawn = open_sweep(out).compute().groupby(level=0)["Sat.SMA"].first()
     np.testing.assert_allclose(drawn.to_numpy(), expected.to_numpy())
