@@ -107,13 +107,15 @@ def lhs_command(
 @click.argument("sweep_dir", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Runs to add.")
 @click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
+@_run_options
 @_cluster_options
 @_handle_errors
 def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options: Any) -> None:
     """Grow the Monte Carlo sweep in SWEEP_DIR by N runs, in place.
 
     The first runs are untouched; the new ones are exactly those a fresh sweep of the
-    larger size with the same seed would have drawn.
+    larger size with the same seed would have drawn. --keep-raw, --timeout and
+    --no-isolate default to the ones recorded in the manifest.
 
     \b
     Example:
@@ -123,8 +125,9 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
     from gmat_sweep_dask.errors import SpecError
     from gmat_sweep_dask.runner import Sweep
 
+    sweep_options = _sweep_options(options)
     run_args = _cluster_choice(options)
-    job = Sweep.from_manifest(sweep_dir, allow_script_drift=allow_script_drift)
+    job = Sweep.from_manifest(sweep_dir, allow_script_drift=allow_script_drift, **sweep_options)
     if not isinstance(job.design, MonteCarlo):
         raise SpecError(
             f"{sweep_dir}: only Monte Carlo sweeps can be extended, "

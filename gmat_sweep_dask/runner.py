@@ -102,7 +102,8 @@ class Sweep:
 
         The design is rebuilt from the manifest header. The script is the recorded path
         unless ``script`` is given; its canonical SHA-256 must match the recorded one.
-        Options left unset default to the recorded ones (``keep_raw``) or dask.config.
+        Options left unset default to the recorded ones (``keep_raw``, ``timeout``,
+        ``isolate``).
 
         Raises:
             ScriptError: the script changed (both hashes shown) and drift is not allowed.
@@ -117,8 +118,8 @@ class Sweep:
             design,
             sweep_dir,
             keep_raw=header["keep_raw"] if keep_raw is None else keep_raw,
-            timeout=timeout,
-            isolate=isolate,
+            timeout=header.get("timeout") if timeout is None else timeout,
+            isolate=header.get("isolate") if isolate is None else isolate,
         )
         recorded, current = header["script_sha256"], canonical_sha256(sweep.script)
         if recorded != current and not allow_script_drift:
@@ -320,6 +321,8 @@ class Sweep:
             "run_count": self.design.n_runs,
             "seed": self.design.seed,
             "keep_raw": self.keep_raw,
+            "timeout": self.timeout,
+            "isolate": self.isolate,
             "gmat": gmat,
             "versions": _versions(gmat),
         }

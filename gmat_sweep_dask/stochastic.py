@@ -60,15 +60,25 @@ def extend(
     client: Client | None = None,
     report: str | None = None,
     allow_script_drift: bool = False,
+    keep_raw: bool | None = None,
+    timeout: float | None = None,
+    isolate: bool | None = None,
     **options: Any,
 ) -> dd.DataFrame:
     """Grow the Monte Carlo sweep in ``out`` by ``n`` runs, in place.
 
     Runs ``0..old_n-1`` are untouched; the new runs are exactly those a fresh sweep of
     ``old_n + n`` runs with the same seed would have drawn. Failed or missing earlier
-    runs are run too. Raises SpecError for a design that cannot grow.
+    runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
+    ones. Raises SpecError for a design that cannot grow.
     """
-    job = Sweep.from_manifest(out, allow_script_drift=allow_script_drift)
+    job = Sweep.from_manifest(
+        out,
+        allow_script_drift=allow_script_drift,
+        keep_raw=keep_raw,
+        timeout=timeout,
+        isolate=isolate,
+    )
     if not isinstance(job.design, MonteCarlo):
         raise SpecError(
             f"{out}: only Monte Carlo sweeps can be extended, this one is a {job.design.kind} sweep"

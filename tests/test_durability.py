@@ -41,6 +41,12 @@ def test_a_hung_run_times_out_and_the_sweep_goes_on(client, fault_script, tmp_pa
     entries = Manifest.load(tmp_path / "s" / "manifest.jsonl", full=True).entries
     assert entries[1]["status"] == "failed" and "timeout" in entries[1]["error"]
     assert entries[0]["status"] == entries[2]["status"] == "ok"
+    resumed = Sweep.from_manifest(tmp_path / "s")  # the recorded timeout applies again
+    assert resumed.timeout == 2 and resumed.isolate
+    started = time.monotonic()
+    result = resumed.resume(client, progress=False)
+    assert result.executed == 1 and result.counts == {"ok": 2, "failed": 1}
+    assert time.monotonic() - started < 30
 
 
 def cli_run(out: Path, script: Path, n: int, delay: float) -> subprocess.Popen[str]:
