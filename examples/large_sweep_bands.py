@@ -66,7 +66,7 @@ def main() -> None:
     png = args.out / "bands.png"
     fig.savefig(png, dpi=120)
 
-    # How the sweep is stored: a row group per run, in few Parquet files.
+    # How the sweep is stored: few Parquet files whose row groups each hold whole runs.
     files = sorted((args.out / "sweep" / "data").rglob("*.parquet"))
     row_groups = sum(pq.ParquetFile(f).metadata.num_row_groups for f in files)
     report("runs", args.runs)

@@ -50,12 +50,19 @@ def _pyplot() -> Any:
     return plt
 
 
-def band_plot(bands: dd.DataFrame | pd.DataFrame, column: str, ax: Any = None) -> Any:
+def band_plot(
+    bands: dd.DataFrame | pd.DataFrame,
+    column: str,
+    ax: Any = None,
+    *,
+    time_scale: str | None = None,
+) -> Any:
     """Median line and shaded quantile bands of ``column`` from :func:`summaries.bands`.
 
     The outermost quantile pair is shaded lightly, inner pairs darker; the middle quantile
     (or the mean when there are only pairs) is drawn as a line. Only the ``column:*``
-    statistics are computed when ``bands`` is lazy.
+    statistics are computed when ``bands`` is lazy. The time axis names its scale (UTC,
+    A1, ...): read from lazy ``bands``, or given as ``time_scale`` for computed ones.
 
     Raises:
         UsageError: ``bands`` holds no quantiles of ``column``.
@@ -88,7 +95,7 @@ def band_plot(bands: dd.DataFrame | pd.DataFrame, column: str, ax: Any = None) -
     if centre is not None:
         ax.plot(x, data[centre], color="tab:blue", linewidth=1.5, label=centre.rsplit(":", 1)[1])
     by = data.index.name or "time"
-    scale = _time_scale(bands) if by == "time" else None
+    scale = (time_scale or _time_scale(bands)) if by == "time" else None
     ax.set_xlabel("elapsed [s]" if by == "elapsed" else f"time ({scale})" if scale else by)
     ax.set_ylabel(label(column))
     ax.legend(loc="best", fontsize="small")

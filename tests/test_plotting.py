@@ -47,6 +47,8 @@ def test_band_plot_draws_quantile_bands_with_units(varied: Path, tmp_path: Path)
     assert ax.get_ylabel() == "Sat.X [km]" and ax.get_xlabel() == "time (UTC)"
     assert len(ax.collections) == 2 and len(ax.lines) == 1
     saved(ax, tmp_path / "band.png")
+    computed = band_plot(lazy.compute(), "Sat.X", time_scale="UTC")
+    assert computed.get_xlabel() == "time (UTC)"
     elapsed = bands(frame, ["Sat.VX"], by="elapsed", step=30.0).compute()
     ax = band_plot(elapsed, "Sat.VX")
     assert ax.get_ylabel() == "Sat.VX [km/s]" and ax.get_xlabel() == "elapsed [s]"
