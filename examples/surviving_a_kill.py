@@ -117,7 +117,7 @@ def main() -> None:
         report("resume_ran", result.executed)
         # Batches that finished on the worker after the interrupt left commit records;
         # resume folds them into the manifest instead of running them again.
-        report("recovered_without_rerun", n_runs - statuses.get("ok", 0) - result.executed)
+        report("recovered_without_rerun", result.reconciled)
         report("resumed_ok", result.counts.get("ok", 0))
 
         # 5. The same grid, never interrupted (the CLI's LO:HI:COUNT is np.linspace).

@@ -40,13 +40,18 @@ from gmat_sweep_dask.task import Batch
 
 @dataclass
 class SweepResult:
-    """Counts after a sweep ran: runs per status, wall time of this call, where it lives."""
+    """Counts after a sweep ran: runs per status, wall time of this call, where it lives.
+
+    ``executed`` runs were run by this call; ``reconciled`` had finished on workers
+    before a crash and were recorded from their commit records without running again.
+    """
 
     out: Path
     counts: dict[str, int]
     wall_s: float
     executed: int
     gmat: dict[str, Any] = field(default_factory=dict)
+    reconciled: int = 0
 
     @property
     def failed(self) -> int:
@@ -189,7 +194,7 @@ class Sweep:
                 manifest, writer = self._open(existing, gmat)
                 try:
                     _check_shared(active, self.out)
-                    reconcile(manifest, writer)
+                    reconciled = reconcile(manifest, writer)
                     pending = manifest.pending_ids()
                     bar = Progress(len(pending), enabled=progress)
 
@@ -221,7 +226,8 @@ class Sweep:
                     writer.close()
         self.manifest = manifest
         counts = manifest.status_counts()
-        return SweepResult(self.out, counts, time.monotonic() - start, len(pending), gmat)
+        wall = time.monotonic() - start
+        return SweepResult(self.out, counts, wall, len(pending), gmat, reconciled)
 
     def resume(self, client: Client | None = None, **options: Any) -> SweepResult:
         """Run exactly the runs whose latest entry is not ok, plus those never recorded.
