@@ -25,16 +25,20 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from gmat_sweep_dask.errors import UsageError
+        from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
 
+        out = kwargs.get("out") or kwargs.get("sweep_dir")
         try:
             return command(*args, **kwargs)
         except UsageError as exc:
             one_line = " ".join(str(exc).split())  # e.g. gmat-run's list of places searched
+            if isinstance(exc, SweepDirWriteError) and out:
+                name = click.get_current_context().info_name
+                again = "compact" if name == "compact" else "resume"
+                one_line += f"; once it is writable: gmat-sweep-dask {again} {out}"
             click.echo(f"gmat-sweep-dask: error: {one_line}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
-            out = kwargs.get("out") or kwargs.get("sweep_dir")
             hint = f"; resume with: gmat-sweep-dask resume {out}" if out else ""
             click.echo(f"\ngmat-sweep-dask: interrupted, the manifest is intact{hint}", err=True)
             sys.exit(EXIT_INTERRUPTED)

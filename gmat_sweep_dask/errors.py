@@ -31,6 +31,13 @@ class SweepDirError(UsageError):
     """The output directory cannot hold this sweep (another sweep, not writable...)."""
 
 
+class SweepDirWriteError(SweepDirError):
+    """Writing into the sweep directory failed (disk full, read-only, no permission).
+
+    The sweep stops; everything recorded in the manifest before stays intact.
+    """
+
+
 class SweepLockedError(SweepDirError):
     """Another live driver holds the sweep directory's lock."""
 

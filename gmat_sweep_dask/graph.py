@@ -23,6 +23,7 @@ from typing import Any
 from distributed import Client, Future, as_completed
 
 from gmat_sweep_dask import layout
+from gmat_sweep_dask.errors import SweepDirWriteError
 from gmat_sweep_dask.task import Batch, run_batch
 
 GUIDE = 4
@@ -126,12 +127,19 @@ class Executor:
 
     @staticmethod
     def _lost(batch: Batch, future: Future) -> list[dict[str, Any]]:
-        """Failed outcomes for a batch whose task itself died (after Dask's retries)."""
+        """Failed outcomes for a batch whose task itself died (after Dask's retries).
+
+        Raises:
+            SweepDirWriteError: the task could not write into the sweep directory; the
+                sweep stops rather than fail every remaining run the same way.
+        """
         try:
             error = future.exception()
             text = f"task failed: {type(error).__name__}: {error}"
         except Exception as exc:  # cancelled futures raise on .exception()
-            text = f"task failed: {type(exc).__name__}: {exc}"
+            error, text = exc, f"task failed: {type(exc).__name__}: {exc}"
+        if isinstance(error, SweepDirWriteError):
+            raise error
         marker = Path(batch.sweep_dir) / layout.ATTEMPTS / batch.key
         try:
             attempts = len(marker.read_text().splitlines())

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gmat_sweep_dask import layout
-from gmat_sweep_dask.errors import SweepLockedError
+from gmat_sweep_dask.errors import SweepDirWriteError, SweepLockedError
 
 
 class SweepLock:
@@ -25,7 +25,10 @@ class SweepLock:
         self._held = False
 
     def acquire(self) -> None:
-        """Take the lock, replacing a stale one; raise SweepLockedError if it is live."""
+        """Take the lock, replacing a stale one; raise SweepLockedError if it is live.
+
+        Raises SweepDirWriteError when the lock file cannot be written (read-only...).
+        """
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -39,6 +42,9 @@ class SweepLock:
                     ) from None
                 self.path.unlink(missing_ok=True)
                 continue
+            except OSError as exc:
+                message = f"cannot lock {self.path.parent}: {exc.strerror}"
+                raise SweepDirWriteError(message) from None
             with os.fdopen(fd, "w") as handle:
                 json.dump({"pid": os.getpid(), "host": socket.gethostname()}, handle)
             self._held = True

@@ -13,6 +13,7 @@ error naming ``path:line``; loading never modifies the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
+from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, SweepDirWriteError
 
 try:  # orjson parses manifests about twice as fast; json is the fallback
     from orjson import loads as _loads
@@ -232,12 +233,17 @@ def encode(record: Mapping[str, Any]) -> bytes:
 
 
 class ManifestWriter:
-    """Append-only writer; every :meth:`append` is flushed and fsync'd before returning."""
+    """Append-only writer; every :meth:`append` is written and fsync'd before returning.
+
+    Writes are unbuffered. A write that fails (disk full, I/O error) is cut back off the
+    file, so the manifest ends at its last complete record, and raises
+    :class:`SweepDirWriteError`.
+    """
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = path
         self._fsync = fsync
-        self._file = open(path, "ab")  # noqa: SIM115 - held open for the sweep's lifetime
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - open for the sweep
 
     @classmethod
     def create(cls, path: Path, header: Mapping[str, Any], *, fsync: bool = True) -> ManifestWriter:
@@ -270,8 +276,7 @@ class ManifestWriter:
                 os.fsync(handle.fileno())
         writer = cls(manifest.path, fsync=fsync)
         if manifest.unterminated:
-            writer._file.write(b"\n")
-            writer._file.flush()
+            writer._write(b"\n")
         return writer
 
     def record_move(self, sources: list[str], target: str) -> None:
@@ -285,18 +290,31 @@ class ManifestWriter:
     def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
         """Append ``entries`` as one write; durable on disk when this returns."""
         payload = b"".join(encode(e) for e in entries)
-        if not payload:
-            return
-        self._file.write(payload)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
+        if payload:
+            self._write(payload)
+
+    def _write(self, payload: bytes) -> None:
+        fd = self._file.fileno()
+        end = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            if self._fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise SweepDirWriteError(
+                f"cannot append to {self.path}: {exc.strerror or exc}; every run recorded "
+                "before is intact, resume once the file system is writable"
+            ) from None
 
     def close(self) -> None:
-        """Flush, fsync and close the file."""
+        """Fsync (best effort) and close the file."""
         if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            with contextlib.suppress(OSError):
+                os.fsync(self._file.fileno())
             self._file.close()
 
 

@@ -152,10 +152,13 @@ def write_batch(
     schema = schema.with_metadata({META_KEY: json_bytes(meta)})
     final = directory / f"part-{tag}.parquet"
     tmp = directory / f".part-{tag}.parquet.tmp"
-    with pq.ParquetWriter(tmp, schema) as writer:
-        for table, _ in runs:
-            writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
-    os.replace(tmp, final)
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for table, _ in runs:
+                writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no partial file behind
     return str(final.relative_to(sweep_dir))
 
 
@@ -170,11 +173,14 @@ def write_outcomes(sweep_dir: Path, tag: str, outcomes: list[dict[str, Any]]) ->
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{tag}.json"
     tmp = directory / f".{tag}.json.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(outcomes, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(outcomes, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
     return final
 
 

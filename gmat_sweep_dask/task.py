@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask.engine import RunResult, run_mission
-from gmat_sweep_dask.errors import SweepDirError
+from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
 from gmat_sweep_dask.isolation import run_isolated
 
 
@@ -45,10 +47,13 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     Raises:
         SweepDirError: this worker cannot see the sweep directory (no shared file system);
             nothing is written then, and the client records the batch's runs as failed.
+        SweepDirWriteError: writing into the sweep directory failed (disk full,
+            read-only...); no partial file is left, and the client stops the sweep.
     """
     sweep_dir = Path(batch.sweep_dir)
     check_shared(sweep_dir)
-    attempts = _count_attempt(sweep_dir, batch.key)
+    with _writing(sweep_dir):
+        attempts = _count_attempt(sweep_dir, batch.key)
     results: list[RunResult] = []
     for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True):
         working_dir = layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None
@@ -58,14 +63,28 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
             result = run_mission(batch.script, run_id, dict(overrides), working_dir)
         results.append(result)
     tag = outputs.batch_tag(batch.run_ids[0])
-    locations = _write_outputs(sweep_dir, results, tag)
+    with _writing(sweep_dir):
+        locations = _write_outputs(sweep_dir, results, tag)
     worker = _worker_name()
     outcomes = [
         _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
         for result, overrides in zip(results, batch.overrides, strict=True)
     ]
-    outputs.write_outcomes(sweep_dir, tag, outcomes)
+    with _writing(sweep_dir):
+        outputs.write_outcomes(sweep_dir, tag, outcomes)
     return outcomes
+
+
+@contextmanager
+def _writing(sweep_dir: Path) -> Iterator[None]:
+    """Turn an OSError while writing into the sweep directory into SweepDirWriteError."""
+    try:
+        yield
+    except OSError as exc:
+        raise SweepDirWriteError(
+            f"worker {_worker_name()} cannot write to the sweep directory {sweep_dir}: "
+            f"{exc.strerror or exc}"
+        ) from None
 
 
 def check_shared(sweep_dir: Path) -> None:
