@@ -24,6 +24,7 @@ _EXPORTS = {
     "ScriptError": "gmat_sweep_dask.errors",
     "SweepDirError": "gmat_sweep_dask.errors",
     "SweepLockedError": "gmat_sweep_dask.errors",
+    "SweepDirWriteError": "gmat_sweep_dask.errors",
     "ManifestCorruptError": "gmat_sweep_dask.errors",
     "monte_carlo": "gmat_sweep_dask.stochastic",
     "latin_hypercube": "gmat_sweep_dask.stochastic",
