@@ -5,6 +5,7 @@ engine-dominated one (stand-in with a 50 ms delay per run, N=100), both on one w
 2-worker LocalCluster shared by every tool. Tools, in rotating order each repeat:
 
 * ``gsd``           gmat-sweep-dask ``sweep()`` (isolated warm engine hosts, the default)
+* ``gsd+timeout``   the default plus ``timeout=60`` (never reached: the cost of the watch)
 * ``gsd-inproc``    gmat-sweep-dask with ``isolate=False`` (GMAT inside the worker)
 * ``gs-dask``       gmat-sweep 0.6.0 ``DaskPool(client=client)``
 * ``gs-joblib``     gmat-sweep 0.6.0 ``LocalJoblibPool(max_workers=2)``
@@ -65,7 +66,13 @@ def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: in
         from gmat_sweep_dask import sweep
 
         frame = sweep(
-            script, grid=axes, out=out, client=client, progress=False, isolate=tool != "gsd-inproc"
+            script,
+            grid=axes,
+            out=out,
+            client=client,
+            progress=False,
+            isolate=tool != "gsd-inproc",
+            timeout=60.0 if tool == "gsd+timeout" else None,
         )
         if tool == "gsd+compute":
             frame.compute()
@@ -86,7 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--tools", default="gsd,gsd+compute,gsd-inproc,gs-dask,gs-joblib")
+    tools = "gsd,gsd+compute,gsd+timeout,gsd-inproc,gs-dask,gs-joblib"
+    parser.add_argument("--tools", default=tools)
     args = parser.parse_args()
     real = os.environ.get("GMAT_ROOT") and Path(os.environ["GMAT_ROOT"]).resolve() != STANDIN
     if not real:
