@@ -26,7 +26,7 @@ from gmat_sweep_dask import layout
 from gmat_sweep_dask.errors import SweepDirWriteError
 from gmat_sweep_dask.task import Batch, run_batch
 
-GUIDE = 4
+GUIDE = 2
 _WORKER_POLL_S = 1.0
 
 

@@ -5,7 +5,8 @@ GMAT bootstraps once in it and stays warm across runs. A run that exceeds its ti
 gets the host killed (SIGKILL) and is recorded as failed with ``timeout``; a host that
 dies mid-run (e.g. a GMAT segfault, exit 139) fails that run with the exit status. Either
 way the next run starts a fresh host. Requests go over a socketpair, not stdin/stdout,
-so whatever GMAT prints cannot corrupt the protocol.
+so whatever GMAT prints cannot corrupt the protocol. A batch's requests are pipelined:
+the next run is already queued in the host while the worker unpacks the last result.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.engine import RunResult
+
+PIPELINE_DEPTH = 2
+"""Run requests queued in the engine host at once: the running one and the next."""
+
+RunRequest = tuple[int, dict[str, Any], Path | None]
+"""``(run_id, overrides, working_dir)`` of one run."""
 
 _lock = threading.Lock()
 _host: EngineHost | None = None
@@ -40,22 +48,35 @@ class EngineHost:
         child.close()
         self.conn = Connection(parent.detach())
 
-    def run(
-        self,
-        script: str,
-        run_id: int,
-        overrides: dict[str, Any],
-        working_dir: Path | None,
-        timeout: float | None,
-    ) -> RunResult:
-        """Run one mission in the host; a hang or crash becomes a failed result."""
-        started = time.time()
+    def run_pipelined(
+        self, script: str, runs: Sequence[RunRequest], timeout: float | None
+    ) -> list[RunResult]:
+        """Run ``runs`` in order with the next request already queued in the host.
+
+        While the worker unpacks one result, the host starts the next run, so the
+        engine never waits on the worker. Returns the results of a prefix of ``runs``:
+        all of them, or up to and including a run that timed out or crashed the host
+        (this host is then dead and the caller continues on a fresh one). ``timeout``
+        counts from the moment the host could start the run.
+        """
+        results: list[RunResult] = []
+        sent = 0
         try:
-            self.conn.send(("run", (script, run_id, overrides, working_dir)))
-            if self.conn.poll(timeout):
-                return self.conn.recv()
+            while len(results) < len(runs):
+                while sent < len(runs) and sent - len(results) < PIPELINE_DEPTH:
+                    self.conn.send(("run", (script, *runs[sent])))
+                    sent += 1
+                run_id = runs[len(results)][0]
+                started = time.time()
+                if not self.conn.poll(timeout):
+                    results.append(self._hung(run_id, started, timeout))
+                    return results
+                results.append(self.conn.recv())
         except (EOFError, OSError):
-            return self._died(run_id, started)
+            results.append(self._died(runs[len(results)][0], time.time()))
+        return results
+
+    def _hung(self, run_id: int, started: float, timeout: float | None) -> RunResult:
         if self.process.poll() is not None:
             return self._died(run_id, started)
         self.kill()
@@ -108,16 +129,15 @@ def check_isolated(script: str, fields: list[str]) -> dict[str, Any]:
         return _current().check(script, fields)
 
 
-def run_isolated(
-    script: str,
-    run_id: int,
-    overrides: dict[str, Any],
-    working_dir: Path | None,
-    timeout: float | None,
-) -> RunResult:
-    """Run one mission in this process's engine host, starting a host if needed."""
+def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[RunResult]:
+    """Run ``runs`` (``(run_id, overrides, working_dir)`` each) in this process's engine
+    host, in order, one result per run; a fresh host replaces one that crashed or hung.
+    """
+    results: list[RunResult] = []
     with _lock:
-        return _current().run(script, run_id, overrides, working_dir, timeout)
+        while len(results) < len(runs):
+            results += _current().run_pipelined(script, runs[len(results) :], timeout)
+    return results
 
 
 def shutdown() -> None:

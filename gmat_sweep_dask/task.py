@@ -54,14 +54,14 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     check_shared(sweep_dir)
     with _writing(sweep_dir):
         attempts = _count_attempt(sweep_dir, batch.key)
-    results: list[RunResult] = []
-    for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True):
-        working_dir = layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None
-        if batch.isolate:
-            result = run_isolated(batch.script, run_id, dict(overrides), working_dir, batch.timeout)
-        else:
-            result = run_mission(batch.script, run_id, dict(overrides), working_dir)
-        results.append(result)
+    runs = [
+        (run_id, dict(overrides), layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None)
+        for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
+    ]
+    if batch.isolate:
+        results = run_isolated(batch.script, runs, batch.timeout)
+    else:
+        results = [run_mission(batch.script, *run) for run in runs]
     tag = outputs.batch_tag(batch.run_ids[0])
     with _writing(sweep_dir):
         locations = _write_outputs(sweep_dir, results, tag)
