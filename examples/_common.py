@@ -16,6 +16,8 @@ import os
 import time
 from pathlib import Path
 
+import pandas as pd
+
 EXAMPLES = Path(__file__).resolve().parent
 REPO = EXAMPLES.parent
 LEO_SCRIPT = EXAMPLES / "leo.script"
@@ -70,3 +72,14 @@ def setup(description: str, name: str, options: dict | None = None) -> argparse.
 def report(key: str, value: object) -> None:
     """Print one result as ``key: value`` (the form the tests read back)."""
     print(f"{key}: {value}", flush=True)
+
+
+def report_equal(frame: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """Report ``frames_equal: True`` if the frames are equal, else print how they differ."""
+    try:
+        pd.testing.assert_frame_equal(frame, reference)
+    except AssertionError as difference:
+        print(difference)
+        report("frames_equal", False)
+    else:
+        report("frames_equal", True)

@@ -34,7 +34,7 @@ import subprocess
 import sys
 
 import pandas as pd
-from _common import LEO_SCRIPT, report, setup
+from _common import LEO_SCRIPT, report, report_equal, setup
 from dask.distributed import Client, LocalCluster
 
 from gmat_sweep_dask import runs_table, sweep
@@ -112,12 +112,7 @@ def main() -> None:
     report("slurm_runs", frame.index.nunique())
     report("slurm_workers", len(ran_on))
     report("slurm_runs_on_slurm_workers", ran_on <= workers)
-    try:
-        pd.testing.assert_frame_equal(frame, local)
-        report("frames_equal", True)
-    except AssertionError as difference:
-        print(difference)
-        report("frames_equal", False)
+    report_equal(frame, local)
 
 
 if __name__ == "__main__":

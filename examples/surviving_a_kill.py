@@ -40,8 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from _common import LEO_SCRIPT, report, setup
+from _common import LEO_SCRIPT, report, report_equal, setup
 from dask.distributed import Client
 
 from gmat_sweep_dask import Manifest, Sweep, open_sweep, runs_table, sweep
@@ -134,12 +133,7 @@ def main() -> None:
     report("clean_rows", len(reference))
     keyed = resumed.set_index("time", append=True).index
     report("one_row_per_run_and_time", keyed.is_unique)
-    try:
-        pd.testing.assert_frame_equal(resumed, reference)
-        report("frames_equal", True)
-    except AssertionError as difference:
-        print(difference)
-        report("frames_equal", False)
+    report_equal(resumed, reference)
 
 
 if __name__ == "__main__":
