@@ -47,7 +47,7 @@ def driver(runs: int, workers: int, out: Path) -> dict:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

@@ -55,7 +55,7 @@ def one(kind: str, runs: int, out: Path, logs: str) -> tuple[float, float]:
 
     if kind == "local":
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
         )
     else:
         cluster = slurm_cluster(logs)

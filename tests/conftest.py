@@ -54,7 +54,7 @@ def _local_cluster(env: dict[str, str] | None = None):
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
         env=env or {},
     )

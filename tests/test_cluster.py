@@ -51,7 +51,8 @@ def test_slurm_job_script_carries_the_options(monkeypatch) -> None:
         account="acct",
         job_extra=("--exclusive",),
     )
-    with dask_jobqueue.SLURMCluster(**jobqueue_kwargs(spec)) as cluster:
+    options = {"dashboard_address": ":0"}
+    with dask_jobqueue.SLURMCluster(**jobqueue_kwargs(spec), scheduler_options=options) as cluster:
         script = cluster.job_script()
     assert "#SBATCH -A acct" in script
     assert "#SBATCH --exclusive" in script
@@ -125,7 +126,7 @@ def test_cli_joins_a_tls_secured_scheduler(example_script: Path, tmp_path: Path)
         protocol="tls://",
         host="127.0.0.1",
         security=security,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as cluster:
         address = cluster.scheduler_address
@@ -184,7 +185,7 @@ def test_workers_without_gmat_fail_the_check_before_anything_is_written(
         LocalCluster(
             n_workers=1,
             threads_per_worker=1,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
             env={"GMAT_ROOT": str(tmp_path / "no-gmat-here")},
         ) as cluster,

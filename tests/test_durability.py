@@ -177,7 +177,7 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
     out = tmp_path / "s"
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL
+            n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
         ) as cluster,
         Client(cluster, set_as_default=False) as own,
     ):
