@@ -13,7 +13,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask import frames
+from gmat_sweep_dask import frames, partitions
 from gmat_sweep_dask import manifest as mf
 from gmat_sweep_dask.errors import UsageError
 from gmat_sweep_dask.summaries import per_run
@@ -30,7 +30,7 @@ _UNITS = {
 
 def unit(column: str) -> str | None:
     """Unit of a column from its GMAT parameter name (``Sat.Earth.SMA:last`` gives km)."""
-    name = column.removeprefix(frames.PARAM_PREFIX).split(":", 1)[0]
+    name = column.removeprefix(partitions.PARAM_PREFIX).split(":", 1)[0]
     parts = name.split(".")
     leaf = parts[-2] if parts[-1] == "Value" and len(parts) > 1 else parts[-1]
     return next((u for u, leaves in _UNITS.items() if leaf in leaves), None)
@@ -137,7 +137,7 @@ def param_plot(
     if missing:
         raise UsageError(f"no parameter column(s) {missing} in this frame")
     table = _per_run_table(frame, axes, metric)
-    ok = table[(table[frames.STATUS] == mf.OK) & table[metric].notna()]
+    ok = table[(table[partitions.STATUS] == mf.OK) & table[metric].notna()]
     ax = ax if ax is not None else plt.subplots(figsize=(6.5, 5))[1]
     if y is None:
         ax.plot(ok[x], ok[metric], "o", markersize=4)
@@ -157,7 +157,7 @@ def param_plot(
 
 
 def _per_run_table(frame: dd.DataFrame | pd.DataFrame, axes: list[str], metric: str) -> Any:
-    columns = list(dict.fromkeys([*axes, metric, frames.STATUS]))
+    columns = list(dict.fromkeys([*axes, metric, partitions.STATUS]))
     if metric not in frame.columns:
         column, _, how = metric.rpartition(":")
         if not column or not isinstance(frame, dd.DataFrame) or column not in frame.columns:

@@ -18,7 +18,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask import frames, layout
+from gmat_sweep_dask import frames, layout, partitions
 from gmat_sweep_dask import manifest as mf
 from gmat_sweep_dask.api import open_sweep
 from gmat_sweep_dask.design import design_from_header
@@ -84,7 +84,7 @@ def per_run(
     params = [c for c in reader.params.values() if c in frame.columns]
     chosen = list(columns) if columns is not None else _numeric(frame, reader)
     _check(frame, chosen, how, PER_RUN)
-    projected = frame[list(dict.fromkeys([*chosen, frames.STATUS, *params]))]
+    projected = frame[list(dict.fromkeys([*chosen, partitions.STATUS, *params]))]
     meta = _reduce_runs(projected._meta, chosen, list(how), params)
     return projected.map_partitions(_reduce_runs, chosen, list(how), params, meta=meta)
 
@@ -94,7 +94,7 @@ def _reduce_runs(
 ) -> pd.DataFrame:
     """One partition's runs reduced: status and parameters of each run, then the stats."""
     grouped = data.groupby(level=0, sort=True)
-    result = grouped[[frames.STATUS, *params]].first()
+    result = grouped[[partitions.STATUS, *params]].first()
     for column in columns:
         values = grouped[column].agg(how).astype("float64")
         for stat in how:
@@ -132,8 +132,8 @@ def bands(
         raise UsageError(f"by={by!r}: use 'time' or 'elapsed' on a frame with a time column")
     if (not q and not include) or any(not 0 < v < 1 for v in q) or (step is not None and step <= 0):
         raise UsageError(f"q={list(q)} must lie in (0, 1) and step={step!r} must be positive")
-    data = frame[["time", *chosen, frames.STATUS]]
-    data = data[data[frames.STATUS] == mf.OK]
+    data = frame[["time", *chosen, partitions.STATUS]]
+    data = data[data[partitions.STATUS] == mf.OK]
     args = (chosen, by, step)
     keyed = data.map_partitions(_keyed, *args, meta=_keyed(data._meta, *args))
     if keyed.npartitions > 1:
@@ -231,7 +231,7 @@ def convergence(frame: dd.DataFrame, metric: str, *, how: str = "last") -> dd.Da
     overall mean, so a large mean with a small spread loses no precision.
     """
     runs = per_run(frame, [metric], (how,))
-    values = runs[runs[frames.STATUS] == mf.OK][f"{metric}:{how}"].dropna()
+    values = runs[runs[partitions.STATUS] == mf.OK][f"{metric}:{how}"].dropna()
     meta = _running(values._meta)
     return values.repartition(npartitions=1).map_partitions(_running, meta=meta)
 
@@ -274,7 +274,7 @@ def runs_table(out: str | Path) -> pd.DataFrame:
         columns=list(fields),
     )
     table = table.join(recorded, how="left")
-    table["status"] = table["status"].fillna(frames.MISSING).astype("string")
+    table["status"] = table["status"].fillna(partitions.MISSING).astype("string")
     table["attempts"] = table["attempts"].astype("Int64")
     table["duration_s"] = table["duration_s"].astype("float64")
     for column in ("started", "ended"):
@@ -285,8 +285,8 @@ def runs_table(out: str | Path) -> pd.DataFrame:
     return table
 
 
-def _numeric(frame: dd.DataFrame, reader: frames.PartitionReader) -> list[str]:
-    skip = {reader.key, frames.STATUS, *reader.params.values()}
+def _numeric(frame: dd.DataFrame, reader: partitions.PartitionReader) -> list[str]:
+    skip = {reader.key, partitions.STATUS, *reader.params.values()}
     return [
         c
         for c, t in frame.dtypes.items()
