@@ -225,6 +225,32 @@ def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: i
         raise ManifestCorruptError(path, number, f"run_id {run_id!r} outside 0..{run_count - 1}")
     if entry.get("status") not in (OK, FAILED):
         raise ManifestCorruptError(path, number, f"unknown status {entry.get('status')!r}")
+    for name, types in _ENTRY_TYPES.items():
+        value = entry.get(name)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            expected = " or ".join(t.__name__ for t in types)
+            raise ManifestCorruptError(path, number, f"{name} {value!r} is not {expected}")
+    for key, loc in (entry.get("outputs") or {}).items():
+        if not (isinstance(loc, dict) and isinstance(loc.get("path"), str)):
+            raise ManifestCorruptError(path, number, f"output {key!r} has no path")
+        rows = loc.get("rows")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise ManifestCorruptError(path, number, f"output {key!r}: rows {rows!r}")
+
+
+#: Types of an entry's optional fields (null is always allowed).
+_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    "overrides": (dict,),
+    "outputs": (dict,),
+    "started": (str,),
+    "ended": (str,),
+    "duration_s": (int, float),
+    "attempts": (int,),
+    "worker": (str,),
+    "batch": (str,),
+    "error": (str,),
+    "log_tail": (str,),
+}
 
 
 def encode(record: Mapping[str, Any]) -> bytes:

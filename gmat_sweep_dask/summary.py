@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def describe(sweep_dir: Path) -> str:
     starts = [e["started"] for e in manifest.entries.values() if e.get("started")]
     ends = [e["ended"] for e in manifest.entries.values() if e.get("ended")]
     wall = "-"
-    if starts and ends:
+    with contextlib.suppress(ValueError, TypeError):  # a hand-edited timestamp: no wall
         seconds = datetime.fromisoformat(max(ends)) - datetime.fromisoformat(min(starts))
         wall = f"{seconds.total_seconds():.1f} s"
     outputs = sorted({k for e in manifest.entries.values() for k in e.get("outputs", {})})

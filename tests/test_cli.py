@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gmat_sweep_dask.cli import main
 
@@ -193,3 +196,45 @@ def test_help_does_not_import_dask() -> None:
         ).stdout.strip()
         == "False"
     )
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+ENTRY_FIELDS = ["started", "ended", "outputs", "overrides", "error", "worker", "duration_s"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    entries=st.lists(
+        st.fixed_dictionaries(
+            {"run_id": st.integers(0, 3), "status": st.sampled_from(["ok", "failed"])},
+            optional={name: JSON_VALUES for name in ENTRY_FIELDS},
+        ),
+        max_size=5,
+    ),
+    tail=st.binary(max_size=40),
+)
+def test_show_on_any_recorded_values_exits_cleanly(entries, tail) -> None:
+    header = {
+        "format": "gmat-sweep-dask manifest",
+        "schema_version": 1,
+        "created": "2026-12-02T00:00:00+00:00",
+        "script": "x.script",
+        "script_sha256": "0" * 64,
+        "design": {"kind": "grid", "axes": [["Sat.SMA", [1.0, 2.0, 3.0, 4.0]]]},
+        "run_count": 4,
+        "seed": None,
+        "keep_raw": False,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [json.dumps(header), *(json.dumps(e) for e in entries)]
+        (Path(tmp) / "manifest.jsonl").write_bytes("\n".join(lines).encode() + b"\n" + tail)
+        for args in (["show", tmp], ["show", tmp, "--failed"]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code in (0, 2), result.output
+            assert result.exception is None or isinstance(result.exception, SystemExit), (
+                result.exception
+            )

@@ -124,6 +124,25 @@ def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> 
         mf.Manifest.load(path)
 
 
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"outputs": []}, r"outputs \[\] is not dict"),
+        ({"started": 5}, "started 5 is not str"),
+        ({"duration_s": True}, "duration_s True is not int or float"),
+        ({"outputs": {"report/Orbit": {"rows": 3}}}, "output 'report/Orbit' has no path"),
+        ({"outputs": {"report/Orbit": {"path": "a.parquet", "rows": -1}}}, "rows -1"),
+    ],
+)
+def test_mistyped_entry_fields_are_corruption_at_their_line(
+    tmp_path: Path, changes: dict, needle: str
+) -> None:
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, entry(0), {**entry(1), **changes}, entry(2)])
+    with pytest.raises(ManifestCorruptError, match=f"manifest.jsonl:3: .*{needle}"):
+        mf.Manifest.load(path)
+
+
 def test_entries_outside_the_design_are_corruption(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
     write(path, [HEADER, entry(7), entry(0)])
