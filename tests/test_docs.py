@@ -300,3 +300,12 @@ def test_checkers_fail_on_bad_input(tmp_path: Path) -> None:
     imports = bad_imports(python_blocks(text)[0])
     assert len(imports) == 2 and "not_a_thing" in imports[0] and "nowhere" in imports[1]
     assert check_command("--version") == [] and check_command("<command> --help") == []
+
+
+def test_examples_in_every_commands_help_use_real_flags() -> None:
+    problems = []
+    for command in sorted(name for name in cli_options() if name):
+        lines = command_lines("```bash\n" + _help(command) + "\n```\n")
+        assert lines, f"`gmat-sweep-dask {command} --help` shows no example"
+        problems += [f"{command} --help: {p}" for line in lines for p in check_command(line)]
+    assert not problems, "\n".join(problems)
