@@ -227,6 +227,8 @@ def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: i
         raise ManifestCorruptError(path, number, f"unknown status {entry.get('status')!r}")
     for name, types in _ENTRY_TYPES.items():
         value = entry.get(name)
+        if value is None and name in entry and name in _NOT_NULL:
+            raise ManifestCorruptError(path, number, f"{name} is null")
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
             expected = " or ".join(t.__name__ for t in types)
             raise ManifestCorruptError(path, number, f"{name} {value!r} is not {expected}")
@@ -238,7 +240,7 @@ def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: i
             raise ManifestCorruptError(path, number, f"output {key!r}: rows {rows!r}")
 
 
-#: Types of an entry's optional fields (null is always allowed).
+#: Types of an entry's optional fields; null is allowed except for those in _NOT_NULL.
 _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "overrides": (dict,),
     "outputs": (dict,),
@@ -251,6 +253,7 @@ _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "error": (str,),
     "log_tail": (str,),
 }
+_NOT_NULL = frozenset({"overrides", "outputs"})
 
 
 def encode(record: Mapping[str, Any]) -> bytes:

@@ -128,6 +128,7 @@ def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> 
     ("changes", "needle"),
     [
         ({"outputs": []}, r"outputs \[\] is not dict"),
+        ({"overrides": None}, "overrides is null"),
         ({"started": 5}, "started 5 is not str"),
         ({"duration_s": True}, "duration_s True is not int or float"),
         ({"outputs": {"report/Orbit": {"rows": 3}}}, "output 'report/Orbit' has no path"),
