@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import dask.config
 import pandas as pd
 import pytest
 
-from gmat_sweep_dask import Manifest, Sweep, open_sweep
+from gmat_sweep_dask import Manifest, Sweep, isolation, open_sweep
 from gmat_sweep_dask.design import Grid, Samples
 
 
@@ -20,17 +22,70 @@ def frame_of(out: Path) -> pd.DataFrame:
     return open_sweep(out).compute()
 
 
-def test_an_engine_crash_fails_only_its_run_and_the_worker_survives(
-    client, fault_script: Path, tmp_path: Path
+@pytest.fixture
+def transient_faults(client, tmp_path: Path) -> Iterator[Path]:
+    """Make each stand-in fault code fire once (GMAT_STANDIN_FAULT_ONCE) on every worker."""
+    markers = tmp_path / "fault-markers"
+    markers.mkdir()
+
+    def set_env(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("GMAT_STANDIN_FAULT_ONCE", None)
+        else:
+            os.environ["GMAT_STANDIN_FAULT_ONCE"] = value
+        isolation.shutdown()  # the next engine process inherits the new environment
+
+    client.run(set_env, str(markers))
+    yield markers
+    client.run(set_env, None)
+
+
+def test_a_crash_and_a_hang_fail_one_run_each_then_resume_equals_a_clean_sweep(
+    client, fault_script: Path, tmp_path: Path, transient_faults: Path
 ) -> None:
     before = client.run(os.getpid)
-    table = pd.DataFrame({"StandinFault.Value": [0, 2, 0, 0], "Sat.SMA": [7000.0] * 4})
-    result = Sweep(fault_script, Samples(table), tmp_path / "s").run(client, progress=False)
-    entries = Manifest.load(tmp_path / "s" / "manifest.jsonl", full=True).entries
-    assert {r: e["status"] for r, e in entries.items()} == {0: "ok", 1: "failed", 2: "ok", 3: "ok"}
-    assert "crashed" in entries[1]["error"] and "SIGSEGV" in entries[1]["error"]
-    assert result.counts == {"ok": 3, "failed": 1}
+    table = pd.DataFrame(
+        {"StandinFault.Value": [0, 2, 0, 3, 0], "Sat.SMA": [7000.0 + 10 * i for i in range(5)]}
+    )
+    out = tmp_path / "s"
+    first = Sweep(fault_script, Samples(table), out, timeout=3).run(client, progress=False)
+    assert first.counts == {"ok": 3, "failed": 2}
+    entries = Manifest.load(out / "manifest.jsonl", full=True).entries
+    assert "crashed (signal SIGSEGV)" in entries[1]["error"]
+    assert entries[3]["error"].startswith("timeout")
     assert client.run(os.getpid) == before  # no Dask worker died
+    done = {r: entries[r]["ended"] for r in (0, 2, 4)}
+    resumed = Sweep.from_manifest(out).resume(client, progress=False)
+    assert resumed.executed == 2 and resumed.counts == {"ok": 5}
+    final = Manifest.load(out / "manifest.jsonl", full=True).entries
+    assert {r: final[r]["ended"] for r in done} == done  # nothing completed was redone
+    clean = tmp_path / "clean"  # the faults have fired: this sweep runs clean
+    Sweep(fault_script, Samples(table), clean, timeout=3).run(client, progress=False)
+    pd.testing.assert_frame_equal(frame_of(out), frame_of(clean))
+
+
+def test_a_torn_manifest_tail_is_repaired_and_resume_equals_a_clean_sweep(
+    client, example_script: Path, tmp_path: Path
+) -> None:
+    grid = Grid({"Sat.SMA": [7000.0 + 20 * i for i in range(6)]})
+    out = tmp_path / "s"
+    with dask.config.set({"gmat-sweep-dask.compact": False}):  # end on a run entry
+        Sweep(example_script, grid, out).run(client, progress=False)
+    path = out / "manifest.jsonl"
+    data = path.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    torn = data[: last + (len(data) - last) // 2]  # half of the last entry
+    path.write_bytes(torn)
+    partial = Manifest.load(path, full=True)
+    assert partial.torn and len(partial.entries) == 5
+    resumed = Sweep.from_manifest(out).resume(client, progress=False)
+    assert resumed.executed == 1 and resumed.counts == {"ok": 6}
+    repaired = path.read_bytes()
+    assert repaired.startswith(torn[:last]) and torn[last:] not in repaired
+    assert not Manifest.load(path).torn
+    clean = tmp_path / "clean"
+    Sweep(example_script, grid, clean).run(client, progress=False)
+    pd.testing.assert_frame_equal(frame_of(out), frame_of(clean))
 
 
 def test_a_hung_run_times_out_and_the_sweep_goes_on(client, fault_script, tmp_path) -> None:
@@ -166,7 +221,7 @@ def test_script_drift_is_refused_unless_allowed(client, example_script, tmp_path
 
 
 def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
-    fault_script: Path, tmp_path: Path
+    client, fault_script: Path, tmp_path: Path
 ) -> None:
     import logging
     import threading
@@ -195,3 +250,6 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
     assert result["r"].counts == {"ok": 16}
     assert max(e["attempts"] for e in entries.values()) >= 2
     assert all(e["status"] == "ok" for e in entries.values())
+    clean = tmp_path / "clean"
+    Sweep(fault_script, grid, clean).run(client, progress=False)
+    pd.testing.assert_frame_equal(frame_of(out), frame_of(clean))

@@ -12,6 +12,9 @@ Fault injection (read when ``RunScript`` starts; the script Variables win over t
   an exception during the run); 2 an engine crash: report files get their first rows, then
   the process kills itself with SIGSEGV (exit status -11 / 139); 3 a hang: sleep until
   killed.
+* ``GMAT_STANDIN_FAULT_ONCE=<dir>``: each fault code fires once per directory: the first
+  run asking for fault ``k`` creates ``<dir>/fault-<k>`` and faults, later runs asking for
+  it run normally (a transient fault, for tests that resume after it).
 * ``GMAT_STANDIN_SETUP_LOG=<path>``: each ``Setup()`` appends ``<pid>``.
 * ``GMAT_STANDIN_RUN_LOG=<path>``: each ``RunScript()`` appends ``<pid> <run dir>`` where the
   run dir is the directory of the current log file (gmat-run's working directory).
@@ -168,9 +171,15 @@ class Engine:
                 self.message(f"Warning: ignoring {name}={os.environ[name]!r} (not a number)")
                 return 0.0
 
-        fault = var("StandinFault") or env("GMAT_STANDIN_FAULT")
+        fault = round(var("StandinFault") or env("GMAT_STANDIN_FAULT"))
         delay = var("StandinDelay") or env("GMAT_STANDIN_DELAY")
-        return round(fault), max(delay, 0.0)
+        once = os.environ.get("GMAT_STANDIN_FAULT_ONCE")
+        if fault and once:
+            try:  # O_EXCL: exactly one run per directory gets the fault
+                os.close(os.open(os.path.join(once, f"fault-{fault}"), os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                fault = 0
+        return fault, max(delay, 0.0)
 
 
 def _append(path: str | None, text: str) -> None:
