@@ -1,17 +1,26 @@
-"""Compaction: run-aligned row groups, stale rows dropped, null columns giving way."""
+"""Compaction: run-aligned row groups, stale rows dropped, null columns giving way, the CLI
+command, and a compaction SIGKILLed midway (nothing lost, redone by the next one)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import dask.config
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
 
+from gmat_sweep_dask import Sweep, open_sweep, outputs
 from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask import outputs
+from gmat_sweep_dask.cli import main
 from gmat_sweep_dask.compact import compact
+from gmat_sweep_dask.design import Grid
 
 HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 40, "design": {"kind": "grid"}}
 
@@ -67,3 +76,65 @@ def test_a_column_missing_in_one_run_keeps_its_type() -> None:
     missing = pa.table({"run_id": [1], "x": pa.nulls(1)})
     assert outputs.unify([missing, present]).field("x").type == pa.float64()
     assert outputs.unify([missing]).field("x").type == pa.float64()
+
+
+def sweep_uncompacted(client, script: Path, out: Path) -> pd.DataFrame:
+    """A 40-run sweep left as the workers wrote it (one file per batch); its frame."""
+    with dask.config.set({"gmat-sweep-dask.compact": False}):
+        grid = Grid({"Sat.SMA": [7000.0 + 5 * i for i in range(40)]})
+        Sweep(script, grid, out).run(client, progress=False)
+    return open_sweep(out).compute()
+
+
+def data_files(out: Path) -> list[Path]:
+    return sorted(p.relative_to(out) for p in (out / "data").rglob("*.parquet"))
+
+
+def test_cli_compact_merges_batch_files_and_a_second_pass_rewrites_nothing(
+    client, example_script: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "s"
+    expected = sweep_uncompacted(client, example_script, out)
+    assert len(data_files(out)) > 3
+    assert CliRunner().invoke(main, ["compact", str(out)]).exit_code == 0
+    (merged,) = data_files(out)
+    assert merged.name.startswith("compact-")
+    written = (out / merged).stat().st_mtime_ns
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+    assert CliRunner().invoke(main, ["compact", str(out)]).exit_code == 0
+    assert data_files(out) == [merged] and (out / merged).stat().st_mtime_ns == written
+
+
+KILL_COMPACTION = """
+import os, signal, sys
+from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.maintenance import compact_dir
+
+record_move = mf.ManifestWriter.record_move
+
+def killed(self, sources, target):
+    if sys.argv[2] == "after-record":
+        record_move(self, sources, target)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+mf.ManifestWriter.record_move = killed
+compact_dir(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("moment", ["before-record", "after-record"])
+def test_a_compaction_killed_midway_loses_nothing_and_is_redone(
+    client, example_script: Path, tmp_path: Path, moment: str
+) -> None:
+    out = tmp_path / "s"
+    expected = sweep_uncompacted(client, example_script, out)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_COMPACTION, str(out), moment], timeout=120, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert (out / ".lock").exists()  # the dead process's lock is left behind
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+    redone = CliRunner().invoke(main, ["compact", str(out)])
+    assert redone.exit_code == 0, redone.output
+    assert len(data_files(out)) == 1 and not (out / ".lock").exists()
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
