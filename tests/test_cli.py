@@ -238,3 +238,44 @@ def test_show_on_any_recorded_values_exits_cleanly(entries, tail) -> None:
             assert result.exception is None or isinstance(result.exception, SystemExit), (
                 result.exception
             )
+
+
+def _newer_schema(text: str) -> str:
+    header, rest = text.split("\n", 1)
+    return json.dumps({**json.loads(header), "schema_version": 99}) + "\n" + rest
+
+
+def _corrupt_middle(text: str) -> str:
+    lines = text.split("\n")
+    lines[2] = lines[2][:-5] + "}garbage"
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [(_newer_schema, "schema version 99 is newer"), (_corrupt_middle, "manifest.jsonl:3:")],
+)
+def test_an_unreadable_manifest_is_refused_by_every_command_and_left_as_it_was(
+    client, example_script: Path, tmp_path: Path, damage, needle: str
+) -> None:
+    from gmat_sweep_dask import Sweep
+    from gmat_sweep_dask.design import Grid
+
+    out = tmp_path / "s"
+    Sweep(example_script, Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]}), out).run(
+        client, progress=False
+    )
+    manifest = out / "manifest.jsonl"
+    manifest.write_text(damage(manifest.read_text()))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    grid = ["--grid", "Sat.SMA=7000,7100,7200", "--out", str(out), "--workers", "1", "-q"]
+    for args in (
+        ["show", str(out)],
+        ["compact", str(out)],
+        ["resume", str(out), "--workers", "1", "-q"],
+        ["run", str(example_script), *grid],
+    ):
+        result = cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        one_line_error(result, needle)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
