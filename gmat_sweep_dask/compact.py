@@ -14,7 +14,6 @@ afterwards. Large files are never rewritten.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import pyarrow.parquet as pq
 
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.durable import publish
 
 COMPACT_PREFIX = "compact-"
 
@@ -110,7 +110,7 @@ def merge(job: Merge) -> str:
     with pq.ParquetWriter(tmp, table.schema) as writer:
         for start, stop in _run_aligned_groups(table["run_id"], job.row_group_rows):
             writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
-    os.replace(tmp, final)
+    publish(tmp, final)  # always durable: its sources are deleted once the move is recorded
     return str(final.relative_to(sweep_dir))
 
 

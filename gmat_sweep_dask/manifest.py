@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gmat_sweep_dask.durable import fsync_dir
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, SweepDirWriteError
 
 try:  # orjson parses manifests about twice as fast; json is the fallback
@@ -288,7 +289,7 @@ class ManifestWriter:
             raise SweepDirError(f"{path}: a manifest already exists") from None
         finally:
             tmp.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return cls(path, fsync=fsync)
 
     @classmethod
@@ -345,14 +346,3 @@ class ManifestWriter:
             with contextlib.suppress(OSError):
                 os.fsync(self._file.fileno())
             self._file.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -16,7 +16,6 @@ One batch file holds many runs, one row group per run.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmat_sweep_dask import layout
+from gmat_sweep_dask.durable import publish
 
 KEY_COLUMN = {
     "report": "time",
@@ -137,12 +137,18 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def write_batch(
-    sweep_dir: Path, kind: str, name: str, runs: list[tuple[pa.Table, dict[str, Any]]], tag: str
+    sweep_dir: Path,
+    kind: str,
+    name: str,
+    runs: list[tuple[pa.Table, dict[str, Any]]],
+    tag: str,
+    *,
+    fsync: bool = True,
 ) -> str:
     """Write one output's tables of a batch as one Parquet file, a row group per run.
 
-    The file appears atomically (written beside, then renamed). Returns its path
-    relative to ``sweep_dir``.
+    The file appears atomically (written beside, then renamed), on disk when this returns
+    with ``fsync``. Returns its path relative to ``sweep_dir``.
     """
     directory = layout.output_dir(sweep_dir, kind, name)
     directory.mkdir(parents=True, exist_ok=True)
@@ -156,7 +162,7 @@ def write_batch(
         with pq.ParquetWriter(tmp, schema) as writer:
             for table, _ in runs:
                 writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
-        os.replace(tmp, final)
+        publish(tmp, final, fsync=fsync)
     finally:
         tmp.unlink(missing_ok=True)  # a failed write leaves no partial file behind
     return str(final.relative_to(sweep_dir))
@@ -167,8 +173,11 @@ def batch_tag(first_run_id: int) -> str:
     return f"{first_run_id:09d}-{uuid.uuid4().hex[:10]}"
 
 
-def write_outcomes(sweep_dir: Path, tag: str, outcomes: list[dict[str, Any]]) -> Path:
-    """Atomically write a batch's commit record; its presence means the batch is durable."""
+def write_outcomes(
+    sweep_dir: Path, tag: str, outcomes: list[dict[str, Any]], *, fsync: bool = True
+) -> Path:
+    """Atomically write a batch's commit record (after its data files, so its presence
+    means the batch is complete; durable with ``fsync``)."""
     directory = sweep_dir / layout.OUTCOMES
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{tag}.json"
@@ -176,9 +185,7 @@ def write_outcomes(sweep_dir: Path, tag: str, outcomes: list[dict[str, Any]]) ->
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(outcomes, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
+        publish(tmp, final, fsync=fsync)
     finally:
         tmp.unlink(missing_ok=True)
     return final

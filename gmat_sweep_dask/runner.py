@@ -91,6 +91,7 @@ class Sweep:
             )
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None
+        self._fsync = True  # read from dask.config when the sweep runs (see _open)
 
     @classmethod
     def from_manifest(
@@ -299,7 +300,7 @@ class Sweep:
     def _open(
         self, existing: mf.Manifest | None, gmat: dict[str, Any]
     ) -> tuple[mf.Manifest, mf.ManifestWriter]:
-        fsync = bool(config.get("fsync"))
+        fsync = self._fsync = bool(config.get("fsync"))
         path = self.out / layout.MANIFEST
         if existing is None and not path.exists():
             self.design.save(self.out)
@@ -344,6 +345,7 @@ class Sweep:
             keep_raw=self.keep_raw,
             isolate=self.isolate,
             timeout=self.timeout,
+            fsync=self._fsync,
         )
 
 

@@ -39,6 +39,8 @@ class Batch:
     keep_raw: bool = False
     isolate: bool = True
     timeout: float | None = None
+    fsync: bool = True
+    """Make the batch's files durable (fsync) before its commit record and before returning."""
 
 
 def run_batch(batch: Batch) -> list[dict[str, Any]]:
@@ -64,14 +66,14 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
         results = [run_mission(batch.script, *run) for run in runs]
     tag = outputs.batch_tag(batch.run_ids[0])
     with _writing(sweep_dir):
-        locations = _write_outputs(sweep_dir, results, tag)
+        locations = _write_outputs(sweep_dir, results, tag, batch.fsync)
     worker = _worker_name()
     outcomes = [
         _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
         for result, overrides in zip(results, batch.overrides, strict=True)
     ]
     with _writing(sweep_dir):
-        outputs.write_outcomes(sweep_dir, tag, outcomes)
+        outputs.write_outcomes(sweep_dir, tag, outcomes, fsync=batch.fsync)
     return outcomes
 
 
@@ -108,7 +110,7 @@ def _count_attempt(sweep_dir: Path, key: str) -> int:
 
 
 def _write_outputs(
-    sweep_dir: Path, results: list[RunResult], tag: str
+    sweep_dir: Path, results: list[RunResult], tag: str, fsync: bool
 ) -> dict[int, dict[str, dict[str, Any]]]:
     """Write each output of the batch's ok runs; map run_id → {"kind/name": {path, rows}}."""
     grouped: dict[tuple[str, str], list[tuple[int, Any]]] = {}
@@ -119,7 +121,8 @@ def _write_outputs(
             grouped.setdefault(key, []).append((result.run_id, normalised))
     locations: dict[int, dict[str, dict[str, Any]]] = {}
     for (kind, name), runs in grouped.items():
-        path = outputs.write_batch(sweep_dir, kind, name, [table for _, table in runs], tag)
+        tables = [table for _, table in runs]
+        path = outputs.write_batch(sweep_dir, kind, name, tables, tag, fsync=fsync)
         for run_id, (table, _) in runs:
             locations.setdefault(run_id, {})[f"{kind}/{name}"] = {
                 "path": path,
