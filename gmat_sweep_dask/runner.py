@@ -8,6 +8,7 @@ appending one manifest entry per run as results arrive.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 import time
@@ -91,7 +92,6 @@ class Sweep:
             )
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None
-        self._fsync = True  # read from dask.config when the sweep runs (see _open)
 
     @classmethod
     def from_manifest(
@@ -191,8 +191,9 @@ class Sweep:
         ) as active:
             gmat = self._check_on_worker(active, report if require_report else False)
             self._make_dir()
+            fsync = bool(config.get("fsync"))
             with SweepLock(self.out), guard() as interrupts:
-                manifest, writer = self._open(existing, gmat)
+                manifest, writer = self._open(existing, gmat, fsync)
                 try:
                     _check_shared(active, self.out)
                     reconciled = reconcile(manifest, writer)
@@ -214,7 +215,7 @@ class Sweep:
                             target_task_seconds=config.get("target-task-seconds"),
                             max_batch_runs=config.get("max-batch-runs"),
                         ),
-                        self._make_batch,
+                        functools.partial(self._make_batch, fsync=fsync),
                         record,
                         retries=config.get("retries", retries),
                         window_per_worker=config.get("window-per-worker"),
@@ -298,9 +299,8 @@ class Sweep:
             raise SweepDirError(f"cannot create {self.out}: {exc.strerror}") from exc
 
     def _open(
-        self, existing: mf.Manifest | None, gmat: dict[str, Any]
+        self, existing: mf.Manifest | None, gmat: dict[str, Any], fsync: bool
     ) -> tuple[mf.Manifest, mf.ManifestWriter]:
-        fsync = self._fsync = bool(config.get("fsync"))
         path = self.out / layout.MANIFEST
         if existing is None and not path.exists():
             self.design.save(self.out)
@@ -334,7 +334,7 @@ class Sweep:
             "versions": _versions(gmat),
         }
 
-    def _make_batch(self, run_ids: Any) -> Batch:
+    def _make_batch(self, run_ids: Any, *, fsync: bool) -> Batch:
         ids = tuple(int(i) for i in run_ids)
         return Batch(
             key=f"gmat-run-{ids[0]}-{uuid.uuid4().hex[:10]}",
@@ -345,7 +345,7 @@ class Sweep:
             keep_raw=self.keep_raw,
             isolate=self.isolate,
             timeout=self.timeout,
-            fsync=self._fsync,
+            fsync=fsync,
         )
 
 
