@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.durable import publish
+from gmat_sweep_dask.durable import writing
 
 COMPACT_PREFIX = "compact-"
 
@@ -106,11 +106,10 @@ def merge(job: Merge) -> str:
     table = table.replace_schema_metadata({outputs.META_KEY: outputs.json_bytes(meta)})
     directory = sweep_dir / Path(job.sources[0][0]).parent
     final = directory / job.target
-    tmp = directory / f".{job.target}.tmp"
-    with pq.ParquetWriter(tmp, table.schema) as writer:
+    # always durable: the sources are deleted once the move is recorded
+    with writing(final) as tmp, pq.ParquetWriter(tmp, table.schema) as writer:
         for start, stop in _run_aligned_groups(table["run_id"], job.row_group_rows):
             writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
-    publish(tmp, final)  # always durable: its sources are deleted once the move is recorded
     return str(final.relative_to(sweep_dir))
 
 

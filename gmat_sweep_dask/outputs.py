@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmat_sweep_dask import layout
-from gmat_sweep_dask.durable import publish
+from gmat_sweep_dask.durable import writing
 
 KEY_COLUMN = {
     "report": "time",
@@ -157,14 +157,9 @@ def write_batch(
     meta["epoch_scales"] = {k: v for _, m in runs for k, v in m["epoch_scales"].items()}
     schema = schema.with_metadata({META_KEY: json_bytes(meta)})
     final = directory / f"part-{tag}.parquet"
-    tmp = directory / f".part-{tag}.parquet.tmp"
-    try:
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for table, _ in runs:
-                writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
-        publish(tmp, final, fsync=fsync)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write leaves no partial file behind
+    with writing(final, fsync=fsync) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for table, _ in runs:
+            writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
     return str(final.relative_to(sweep_dir))
 
 
@@ -181,13 +176,8 @@ def write_outcomes(
     directory = sweep_dir / layout.OUTCOMES
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{tag}.json"
-    tmp = directory / f".{tag}.json.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(outcomes, handle)
-        publish(tmp, final, fsync=fsync)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writing(final, fsync=fsync) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(outcomes, handle)
     return final
 
 
