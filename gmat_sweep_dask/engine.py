@@ -4,7 +4,7 @@ gmatpy holds process-global state, so runs in one process are serialised by a lo
 gmat-run's own per-process bootstrap cache means GMAT starts once per worker process.
 A run never raises: GMAT errors, rejected overrides and unparsable outputs become a
 ``failed`` :class:`RunResult` carrying the error text and the tail of GMAT's log. Outputs
-are normalised to Arrow here, so they cross process boundaries cheaply.
+are then normalised to Arrow, the form every batch file stores.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ _GMAT_LOCK = threading.Lock()
 
 @dataclass
 class RunResult:
-    """What one run produced: normalised output tables on success, error text on failure."""
+    """What one run produced: output tables on success, error text on failure.
+
+    ``tables`` holds the normalised Arrow outputs; a result straight from :func:`execute`
+    holds gmat-run's own frames in ``frames`` instead, until :func:`normalised` converts them.
+    """
 
     run_id: int
     status: str
@@ -42,37 +46,64 @@ class RunResult:
     tables: dict[OutputKey, Normalised] = field(default_factory=dict)
     error: str | None = None
     log_tail: str | None = None
+    frames: dict[OutputKey, pd.DataFrame] = field(default_factory=dict)
 
 
 def run_mission(
     script: str, run_id: int, overrides: dict[str, Any], working_dir: Path | None
 ) -> RunResult:
-    """Load ``script``, apply ``overrides``, run it and parse every output it wrote.
+    """Load ``script``, apply ``overrides``, run it and normalise every output it wrote.
 
     ``working_dir`` keeps GMAT's raw text outputs there; ``None`` uses a scratch
     directory that is removed afterwards.
     """
-    started = time.time()
     scratch = None
     if working_dir is None:
         scratch = Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
     try:
-        with _GMAT_LOCK:
-            frames = _run(script, overrides, working_dir or scratch)
-        tables = {key: normalise(key[0], frame, run_id) for key, frame in frames.items()}
-        return RunResult(run_id, "ok", started, time.time(), tables=tables)
-    except Exception as exc:  # any failure of this run is recorded, never raised
-        return RunResult(
-            run_id,
-            "failed",
-            started,
-            time.time(),
-            error=f"{type(exc).__name__}: {exc}",
-            log_tail=_log_tail(exc),
-        )
+        return normalised(execute(script, run_id, overrides, working_dir or scratch))
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def execute(script: str, run_id: int, overrides: dict[str, Any], working_dir: Path) -> RunResult:
+    """Run the mission in ``working_dir`` and parse its outputs into ``frames``; never raises.
+
+    Normalisation is left to the caller (:func:`normalised`), so an isolated engine
+    process can start its next run while the worker converts this one's outputs.
+    """
+    started = time.time()
+    try:
+        with _GMAT_LOCK:
+            frames = _run(script, overrides, working_dir)
+        return RunResult(run_id, "ok", started, time.time(), frames=frames)
+    except Exception as exc:  # any failure of this run is recorded, never raised
+        return _failed(run_id, started, exc)
+
+
+def normalised(result: RunResult) -> RunResult:
+    """``result`` with its ``frames`` converted to Arrow ``tables``; a failure fails the run."""
+    if not result.frames:
+        return result
+    try:
+        tables = {
+            key: normalise(key[0], frame, result.run_id) for key, frame in result.frames.items()
+        }
+    except Exception as exc:  # an output that cannot be stored fails its run
+        return _failed(result.run_id, result.started, exc)
+    return RunResult(result.run_id, result.status, result.started, result.ended, tables=tables)
+
+
+def _failed(run_id: int, started: float, exc: Exception) -> RunResult:
+    return RunResult(
+        run_id,
+        "failed",
+        started,
+        time.time(),
+        error=f"{type(exc).__name__}: {exc}",
+        log_tail=_log_tail(exc),
+    )
 
 
 def _run(

@@ -2,9 +2,11 @@
 
 It bootstraps GMAT once (on its first request) and then serves requests received on the
 socket ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
-``("run", (script, run_id, overrides, working_dir))`` is answered with a
-:class:`~gmat_sweep_dask.engine.RunResult`, ``("check", (script, fields))`` with the
-report of :func:`~gmat_sweep_dask.engine.check_mission`. A crash or hang takes only
+``("run", (script, run_id, overrides, working_dir))`` is answered with the
+:class:`~gmat_sweep_dask.engine.RunResult` of :func:`~gmat_sweep_dask.engine.execute`
+(outputs not yet normalised: the worker does that while this process runs the next
+run), ``("check", (script, fields))`` with the report of
+:func:`~gmat_sweep_dask.engine.check_mission`. A crash or hang takes only
 this process with it; the worker side (:mod:`gmat_sweep_dask.isolation`) notices and
 starts a new one.
 """
@@ -18,9 +20,9 @@ from multiprocessing.connection import Connection
 
 def serve(fd: int) -> None:
     """Answer run requests on socket ``fd`` until the worker closes it."""
-    from gmat_sweep_dask.engine import check_mission, run_mission
+    from gmat_sweep_dask.engine import check_mission, execute
 
-    operations = {"run": run_mission, "check": check_mission}
+    operations = {"run": execute, "check": check_mission}
     sock = socket.socket(fileno=fd)
     conn = Connection(sock.detach())
     while True:

@@ -4,39 +4,78 @@ Each worker process keeps one long-lived engine host (:mod:`gmat_sweep_dask.engi
 GMAT bootstraps once in it and stays warm across runs. A run that exceeds its timeout
 gets the host killed (SIGKILL) and is recorded as failed with ``timeout``; a host that
 dies mid-run (e.g. a GMAT segfault, exit 139) fails that run with the exit status. Either
-way the next run starts a fresh host. Requests go over a socketpair, not stdin/stdout,
-so whatever GMAT prints cannot corrupt the protocol. A batch's requests are pipelined:
-the next run is already queued in the host while the worker unpacks the last result.
+way the runs queued behind it go to a fresh host. Requests go over a socketpair, not
+stdin/stdout, so whatever GMAT prints cannot corrupt the protocol.
+
+Requests from every thread of the process share one ordered queue (:class:`SharedEngine`)
+and are pipelined: the next run is already queued in the host while the worker converts
+the last result, removes its scratch directory, or writes the previous batch's files.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.engine import RunResult
+from gmat_sweep_dask.engine import RunResult, normalised
 
 PIPELINE_DEPTH = 2
-"""Run requests queued in the engine host at once: the running one and the next."""
+"""Requests sent to the engine host at once: the running one and the next."""
 
 RunRequest = tuple[int, dict[str, Any], Path | None]
-"""``(run_id, overrides, working_dir)`` of one run."""
+"""``(run_id, overrides, working_dir)`` of one run; ``None`` runs in a scratch directory."""
 
-_lock = threading.Lock()
-_host: EngineHost | None = None
+
+class EngineLost(Exception):
+    """The engine host died, or was killed at its timeout, while serving a request."""
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One request to the engine host; :meth:`reply` waits for its answer."""
+
+    operation: str
+    arguments: tuple[Any, ...]
+    timeout: float | None
+    started: threading.Event = field(default_factory=threading.Event)
+    """Set once the host could start this request (it is at the head of the queue)."""
+    started_at: float = 0.0
+    _done: threading.Event = field(default_factory=threading.Event)
+    _reply: Any = None
+    _lost: EngineLost | None = None
+
+    def begin(self) -> None:
+        self.started_at = time.time()
+        self.started.set()
+
+    def resolve(self, reply: Any, lost: EngineLost | None) -> None:
+        self._reply, self._lost = reply, lost
+        self._done.set()
+
+    def reply(self) -> Any:
+        """The host's answer. Raises :class:`EngineLost` if the host was lost serving it."""
+        self._done.wait()
+        if self._lost is not None:
+            raise self._lost
+        return self._reply
 
 
 class EngineHost:
-    """A child Python process serving GMAT runs for this process."""
+    """A child Python process serving GMAT requests for this process."""
 
     def __init__(self) -> None:
         parent, child = socket.socketpair()
@@ -48,64 +87,24 @@ class EngineHost:
         child.close()
         self.conn = Connection(parent.detach())
 
-    def run_pipelined(
-        self, script: str, runs: Sequence[RunRequest], timeout: float | None
-    ) -> list[RunResult]:
-        """Run ``runs`` in order with the next request already queued in the host.
-
-        While the worker unpacks one result, the host starts the next run, so the
-        engine never waits on the worker. Returns the results of a prefix of ``runs``:
-        all of them, or up to and including a run that timed out or crashed the host
-        (this host is then dead and the caller continues on a fresh one). ``timeout``
-        counts from the moment the host could start the run.
-        """
-        results: list[RunResult] = []
-        sent = 0
-        try:
-            while len(results) < len(runs):
-                while sent < len(runs) and sent - len(results) < PIPELINE_DEPTH:
-                    self.conn.send(("run", (script, *runs[sent])))
-                    sent += 1
-                run_id = runs[len(results)][0]
-                started = time.time()
-                if not self.conn.poll(timeout):
-                    results.append(self._hung(run_id, started, timeout))
-                    return results
-                results.append(self.conn.recv())
-        except (EOFError, OSError):
-            results.append(self._died(runs[len(results)][0], time.time()))
-        return results
-
-    def _hung(self, run_id: int, started: float, timeout: float | None) -> RunResult:
-        if self.process.poll() is not None:
-            return self._died(run_id, started)
-        self.kill()
-        return RunResult(
-            run_id, "failed", started, time.time(), error=f"timeout: no result after {timeout} s"
-        )
-
-    def _died(self, run_id: int, started: float) -> RunResult:
-        code = self.process.wait()
-        self.conn.close()
-        what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        return RunResult(
-            run_id, "failed", started, time.time(), error=f"GMAT engine crashed ({what})"
-        )
-
-    def check(self, script: str, fields: list[str]) -> dict[str, Any]:
-        """Load ``script`` in the host and read ``fields`` (warms GMAT up as a side effect)."""
-        try:
-            self.conn.send(("check", (script, fields)))
-            return self.conn.recv()
-        except (EOFError, OSError):
-            code = self.process.wait()
-            problem = f"the GMAT engine process died while loading the script (exit {code})"
-            return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
-
     @property
     def alive(self) -> bool:
         """Whether the host process is still running."""
         return self.process.poll() is None and not self.conn.closed
+
+    def hung(self, timeout: float | None) -> EngineLost:
+        """Kill the host, which did not answer within ``timeout``; say why it was lost."""
+        if self.process.poll() is not None:
+            return self.died()
+        self.kill()
+        return EngineLost(f"timeout: no result after {timeout} s")
+
+    def died(self) -> EngineLost:
+        """Reap the host, which went away; say how it ended."""
+        code = self.process.wait()
+        self.conn.close()
+        what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        return EngineLost(f"GMAT engine crashed ({what})")
 
     def kill(self) -> None:
         """Stop the host at once."""
@@ -116,36 +115,162 @@ class EngineHost:
             self.conn.close()
 
 
-def _current() -> EngineHost:
-    global _host
-    if _host is None or not _host.alive:
-        _host = EngineHost()
-    return _host
+class SharedEngine:
+    """One engine host per process, fed in order by any thread, ``PIPELINE_DEPTH`` deep.
+
+    A receiver thread waits for the answer to the head request (up to its timeout); when
+    the host is lost, the head request fails and the ones sent behind it, which never
+    started, are sent again to a fresh host.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: deque[Ticket] = deque()
+        self._sent: deque[Ticket] = deque()
+        self._host: EngineHost | None = None
+        self._receiver: threading.Thread | None = None
+
+    def submit(self, operation: str, arguments: tuple[Any, ...], timeout: float | None) -> Ticket:
+        """Queue one request behind every earlier one; returns at once."""
+        ticket = Ticket(operation, arguments, timeout)
+        with self._cond:
+            if self._receiver is None:
+                self._receiver = threading.Thread(
+                    target=self._receive, name="gmat-sweep-dask-engine", daemon=True
+                )
+                self._receiver.start()
+            self._waiting.append(ticket)
+            self._send()
+        return ticket
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the current host, if one is running."""
+        with self._cond:
+            return self._host.process.pid if self._host and self._host.alive else None
+
+    def shutdown(self) -> None:
+        """Stop the host (requests it was serving fail); the next request starts a fresh one."""
+        with self._cond:
+            if self._host is not None:
+                self._host.kill()
+
+    def _send(self) -> None:
+        """Move waiting requests to the host while fewer than PIPELINE_DEPTH are there.
+
+        A fresh host replaces a dead one only once nothing is left in flight, so a
+        request is never answered by a host it was not sent to.
+        """
+        while self._waiting and len(self._sent) < PIPELINE_DEPTH:
+            if not self._sent and (self._host is None or not self._host.alive):
+                self._host = EngineHost()
+            assert self._host is not None
+            ticket = self._waiting.popleft()
+            with contextlib.suppress(OSError):  # a host that just died: the receiver sees EOF
+                self._host.conn.send((ticket.operation, ticket.arguments))
+            if not self._sent:
+                ticket.begin()
+            self._sent.append(ticket)
+            self._cond.notify_all()
+
+    def _receive(self) -> None:
+        while True:
+            with self._cond:
+                while not self._sent:
+                    self._cond.wait()
+                head, host = self._sent[0], self._host
+            assert host is not None
+            reply, lost = None, None
+            try:
+                if host.conn.poll(_left(head)):
+                    reply = host.conn.recv()
+                else:
+                    lost = host.hung(head.timeout)
+            except (EOFError, OSError):
+                lost = host.died()
+            except Exception as exc:  # an answer that cannot be unpickled: never wait forever
+                host.kill()
+                lost = EngineLost(f"unreadable answer from the GMAT engine: {exc!r}")
+            with self._cond:
+                self._sent.popleft()
+                if lost is not None:  # those sent behind the head never started: resend
+                    self._waiting.extendleft(reversed(self._sent))
+                    self._sent.clear()
+                elif self._sent:
+                    self._sent[0].begin()
+                self._send()
+            head.resolve(reply, lost)
+
+
+def _left(ticket: Ticket) -> float | None:
+    """Seconds ``ticket`` may still run before its timeout (None: no timeout)."""
+    if ticket.timeout is None:
+        return None
+    return max(ticket.started_at + ticket.timeout - time.time(), 0.0)
+
+
+@dataclass
+class PendingRun:
+    """A run queued in the engine host; :meth:`result` waits for it."""
+
+    run_id: int
+    ticket: Ticket
+    scratch: Path | None
+
+    def result(self) -> RunResult:
+        """The run's result with normalised tables; removes its scratch directory."""
+        try:
+            raw = self.ticket.reply()
+        except EngineLost as lost:
+            started = self.ticket.started_at
+            raw = RunResult(self.run_id, "failed", started, time.time(), error=str(lost))
+        finally:
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+        return normalised(raw)
+
+
+_engine = SharedEngine()
+
+
+def start_runs(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[PendingRun]:
+    """Queue ``runs`` in this process's engine host, in order; returns at once.
+
+    A run without a working directory gets a scratch directory here, removed when its
+    result is collected. ``timeout`` counts from the moment the host could start the run.
+    """
+    pending = []
+    for run_id, overrides, working_dir in runs:
+        scratch = None
+        if working_dir is None:
+            scratch = Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
+        ticket = _engine.submit("run", (script, run_id, overrides, working_dir or scratch), timeout)
+        pending.append(PendingRun(run_id, ticket, scratch))
+    return pending
+
+
+def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[RunResult]:
+    """Run ``runs`` in this process's engine host and wait: one result per run, in order."""
+    return [run.result() for run in start_runs(script, runs, timeout)]
 
 
 def check_isolated(script: str, fields: list[str]) -> dict[str, Any]:
     """:func:`~gmat_sweep_dask.engine.check_mission` in this process's engine host."""
-    with _lock:
-        return _current().check(script, fields)
+    try:
+        return _engine.submit("check", (script, fields), None).reply()
+    except EngineLost as lost:
+        problem = f"the GMAT engine process died while loading the script ({lost})"
+        return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
 
 
-def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[RunResult]:
-    """Run ``runs`` (``(run_id, overrides, working_dir)`` each) in this process's engine
-    host, in order, one result per run; a fresh host replaces one that crashed or hung.
-    """
-    results: list[RunResult] = []
-    with _lock:
-        while len(results) < len(runs):
-            results += _current().run_pipelined(script, runs[len(results) :], timeout)
-    return results
+def host_pid() -> int | None:
+    """Process id of this process's engine host, if one is running."""
+    return _engine.pid
 
 
 def shutdown() -> None:
-    """Stop this process's engine host (called at interpreter exit)."""
-    global _host
-    if _host is not None:
-        _host.kill()
-        _host = None
+    """Stop this process's engine host (also called at interpreter exit)."""
+    _engine.shutdown()
 
 
 atexit.register(shutdown)

@@ -7,13 +7,16 @@ line to ``data/_attempts/<key>``, so an outcome knows how many times Dask ran it
 Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
-one outcome dict per run, which the client appends to the manifest.
+one outcome dict per run, which the client appends to the manifest. Once its last run
+has started, the task leaves the worker's thread slot to the next batch, so the engine
+runs on while it writes.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +27,10 @@ from typing import Any
 from gmat_sweep_dask import layout, outputs
 from gmat_sweep_dask.engine import RunResult, run_mission
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.isolation import run_isolated
+from gmat_sweep_dask.isolation import start_runs
+
+_WRITER = threading.Lock()
+"""Held by the one batch of this process that is writing its files off the worker slot."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,21 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
         (run_id, dict(overrides), layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None)
         for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
     ]
-    if batch.isolate:
-        results = run_isolated(batch.script, runs, batch.timeout)
-    else:
+    if not batch.isolate:
         results = [run_mission(batch.script, *run) for run in runs]
+        with _slot_handed_on():
+            return _persist(batch, sweep_dir, results, attempts)
+    pending = start_runs(batch.script, runs, batch.timeout)
+    results = [run.result() for run in pending[:-1]]
+    with _slot_handed_on():  # the last run has started: the next batch can queue behind it
+        results.append(pending[-1].result())
+        return _persist(batch, sweep_dir, results, attempts)
+
+
+def _persist(
+    batch: Batch, sweep_dir: Path, results: list[RunResult], attempts: int
+) -> list[dict[str, Any]]:
+    """Write the batch's output files, then its commit record; return its outcomes."""
     tag = outputs.batch_tag(batch.run_ids[0])
     with _writing(sweep_dir):
         locations = _write_outputs(sweep_dir, results, tag, batch.fsync)
@@ -75,6 +92,29 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     with _writing(sweep_dir):
         outputs.write_outcomes(sweep_dir, tag, outcomes, fsync=batch.fsync)
     return outcomes
+
+
+@contextmanager
+def _slot_handed_on() -> Iterator[None]:
+    """Let the worker start its next task while this one finishes its last run and writes.
+
+    Inside a Dask worker the task secedes from the thread pool, so the next batch queues
+    its runs in the engine host behind this one's last run, and the engine keeps running
+    while this batch writes and fsyncs (it would otherwise idle through every batch's
+    writes and Dask's hand-over to the next task). At most one batch per process is
+    past this point at a time: a second waits, holding its slot, so slow disks throttle
+    the worker instead of piling up threads. Outside a worker this does nothing.
+    """
+    try:
+        from distributed import get_worker, secede
+
+        get_worker()
+    except (ImportError, ValueError):
+        yield
+        return
+    with _WRITER:
+        secede()
+        yield
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""The engine host: pipelined runs, and a crash or hang costing exactly one run."""
+"""The engine host: pipelined runs from any thread, a crash or hang costing exactly one run."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gmat_sweep_dask import isolation
@@ -15,9 +17,10 @@ def test_pipelined_runs_survive_a_crash_and_a_hang_in_the_middle(fault_script: P
         for run_id, fault in enumerate(faults)
     ]
     try:
-        first = isolation._current().process.pid
+        isolation.run_isolated(str(fault_script), runs[:1], None)  # starts a host
+        first = isolation.host_pid()
         results = isolation.run_isolated(str(fault_script), runs, timeout=3.0)
-        last = isolation._current().process.pid
+        last = isolation.host_pid()
         alone = {
             run[0]: isolation.run_isolated(str(fault_script), [run], None)[0] for run in runs[4:]
         }
@@ -38,3 +41,72 @@ def test_pipelined_runs_survive_a_crash_and_a_hang_in_the_middle(fault_script: P
     )
     assert first != last  # two hosts were replaced on the way
     assert os.getpid() not in (first, last)
+
+
+def _run(run_id: int, fault: int = 0) -> isolation.RunRequest:
+    return (run_id, {"StandinFault.Value": fault, "Sat.SMA": 7000.0 + 10 * run_id}, None)
+
+
+def _positions(result) -> object:
+    return result.tables[("report", "Positions")][0]
+
+
+def test_two_callers_share_one_host_in_order_and_a_crash_costs_only_its_own_run(
+    fault_script: Path,
+) -> None:
+    """A second batch queued behind a crashing run is sent again to a fresh host."""
+    script = str(fault_script)
+    try:
+        first = isolation.start_runs(script, [_run(0), _run(1, fault=2)], None)
+        second = isolation.start_runs(script, [_run(2), _run(3)], None)  # queued behind
+        crashed = [run.result() for run in first]
+        behind = [run.result() for run in second]
+        alone = isolation.run_isolated(script, [_run(2), _run(3)], None)
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in crashed] == ["ok", "failed"]
+    assert "crashed (signal SIGSEGV)" in crashed[1].error
+    assert [(r.run_id, r.status) for r in behind] == [(2, "ok"), (3, "ok")]
+    for queued, single in zip(behind, alone, strict=True):
+        assert _positions(queued).equals(_positions(single))
+
+
+def test_a_timeout_counts_from_when_the_run_could_start_not_from_when_it_was_queued(
+    fault_script: Path,
+) -> None:
+    slow = (0, {"StandinDelay.Value": 1.0, "Sat.SMA": 7000.0}, None)
+    try:
+        ahead = isolation.start_runs(str(fault_script), [slow], None)
+        queued = isolation.start_runs(str(fault_script), [_run(1)], timeout=0.8)
+        results = [ahead[0].result(), queued[0].result()]
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in results] == ["ok", "ok"]  # 1 s in the queue is not 0.8 s of run
+
+
+def test_runs_from_many_threads_each_get_their_own_results(fault_script: Path) -> None:
+    script = str(fault_script)
+    batches = [[_run(10 * t + i) for i in range(4)] for t in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda b: isolation.run_isolated(script, b, None), batches))
+        alone = [isolation.run_isolated(script, batch, None) for batch in batches]
+    finally:
+        isolation.shutdown()
+    for batch, got, single in zip(batches, results, alone, strict=True):
+        assert [r.run_id for r in got] == [run[0] for run in batch]
+        assert all(r.status == "ok" for r in got)
+        for mine, reference in zip(got, single, strict=True):
+            assert _positions(mine).equals(_positions(reference))
+
+
+def test_scratch_directories_are_removed_once_results_are_collected(
+    fault_script: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    try:
+        results = isolation.run_isolated(str(fault_script), [_run(0), _run(1, fault=2)], None)
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in results] == ["ok", "failed"]
+    assert list(tmp_path.iterdir()) == []
