@@ -13,6 +13,8 @@ starts a new one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import sys
 from multiprocessing.connection import Connection
@@ -21,6 +23,9 @@ from multiprocessing.connection import Connection
 def serve(fd: int) -> None:
     """Answer run requests on socket ``fd`` until the worker closes it."""
     from gmat_sweep_dask.engine import check_mission, execute
+
+    with contextlib.suppress(AttributeError, OSError):  # not the SCHED_BATCH of a receiver
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
     operations = {"run": execute, "check": check_mission}
     sock = socket.socket(fileno=fd)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -174,6 +175,7 @@ class SharedEngine:
             self._cond.notify_all()
 
     def _receive(self) -> None:
+        _never_preempt()
         while True:
             with self._cond:
                 while not self._sent:
@@ -200,6 +202,17 @@ class SharedEngine:
                     self._sent[0].begin()
                 self._send()
             head.resolve(reply, lost)
+
+
+def _never_preempt() -> None:
+    """Make the calling thread SCHED_BATCH (Linux): its wake-ups never preempt the engine.
+
+    The host's answer wakes this thread on the host's own CPU; a normal thread would
+    preempt the host there (~0.6 ms per run), a batch thread waits its turn or for an
+    idle CPU. Nothing here waits on this thread: the next request is already queued.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def _left(ticket: Ticket) -> float | None:

@@ -7,6 +7,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from gmat_sweep_dask import isolation
 
 
@@ -110,3 +112,17 @@ def test_scratch_directories_are_removed_once_results_are_collected(
         isolation.shutdown()
     assert [r.status for r in results] == ["ok", "failed"]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling policies")
+def test_a_host_restarted_after_a_crash_runs_under_the_normal_policy(fault_script: Path) -> None:
+    """The receiver thread is SCHED_BATCH; the engine it restarts must not inherit that."""
+    try:
+        results = isolation.run_isolated(str(fault_script), [_run(0, fault=2), _run(1)], None)
+        pid = isolation.host_pid()
+        assert pid is not None
+        policy = os.sched_getscheduler(pid)
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in results] == ["failed", "ok"]
+    assert policy == os.SCHED_OTHER
