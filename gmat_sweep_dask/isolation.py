@@ -34,8 +34,9 @@ from typing import Any
 
 from gmat_sweep_dask.engine import RunResult, normalised
 
-PIPELINE_DEPTH = 2
-"""Requests sent to the engine host at once: the running one and the next."""
+PIPELINE_DEPTH = 3
+"""Requests sent to the engine host at once: the running one and two more, so a busy
+worker that reads an answer late (its receiver thread never preempts) never starves it."""
 
 RunRequest = tuple[int, dict[str, Any], Path | None]
 """``(run_id, overrides, working_dir)`` of one run; ``None`` runs in a scratch directory."""
