@@ -53,16 +53,14 @@ class Ticket:
     operation: str
     arguments: tuple[Any, ...]
     timeout: float | None
-    started: threading.Event = field(default_factory=threading.Event)
-    """Set once the host could start this request (it is at the head of the queue)."""
     started_at: float = 0.0
+    """When the host could start this request (it reached the head of the queue)."""
     _done: threading.Event = field(default_factory=threading.Event)
     _reply: Any = None
     _lost: EngineLost | None = None
 
     def begin(self) -> None:
         self.started_at = time.time()
-        self.started.set()
 
     def resolve(self, reply: Any, lost: EngineLost | None) -> None:
         self._reply, self._lost = reply, lost
@@ -119,6 +117,9 @@ class EngineHost:
 
 class SharedEngine:
     """One engine host per process, fed in order by any thread, ``PIPELINE_DEPTH`` deep.
+
+    Requests are answered strictly in the order they were submitted, whichever thread
+    submitted them.
 
     A receiver thread waits for the answer to the head request (up to its timeout); when
     the host is lost, the head request fails and the ones sent behind it, which never
