@@ -57,14 +57,17 @@ def run_mission(
     ``working_dir`` keeps GMAT's raw text outputs there; ``None`` uses a scratch
     directory that is removed afterwards.
     """
-    scratch = None
-    if working_dir is None:
-        scratch = Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
+    scratch = scratch_dir(run_id) if working_dir is None else None
     try:
         return normalised(execute(script, run_id, overrides, working_dir or scratch))
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def scratch_dir(run_id: int) -> Path:
+    """A fresh, empty working directory for run ``run_id``; the caller removes it."""
+    return Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
 
 
 def execute(script: str, run_id: int, overrides: dict[str, Any], working_dir: Path) -> RunResult:

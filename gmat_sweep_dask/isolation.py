@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -32,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.engine import RunResult, normalised
+from gmat_sweep_dask.engine import RunResult, normalised, scratch_dir
 
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
@@ -256,9 +255,7 @@ def start_runs(script: str, runs: Sequence[RunRequest], timeout: float | None) -
     """
     pending = []
     for run_id, overrides, working_dir in runs:
-        scratch = None
-        if working_dir is None:
-            scratch = Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
+        scratch = scratch_dir(run_id) if working_dir is None else None
         ticket = _engine.submit("run", (script, run_id, overrides, working_dir or scratch), timeout)
         pending.append(PendingRun(run_id, ticket, scratch))
     return pending

@@ -82,14 +82,13 @@ def _persist(
 ) -> list[dict[str, Any]]:
     """Write the batch's output files, then its commit record; return its outcomes."""
     tag = outputs.batch_tag(batch.run_ids[0])
+    worker = _worker_name()
     with _writing(sweep_dir):
         locations = _write_outputs(sweep_dir, results, tag, batch.fsync)
-    worker = _worker_name()
-    outcomes = [
-        _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
-        for result, overrides in zip(results, batch.overrides, strict=True)
-    ]
-    with _writing(sweep_dir):
+        outcomes = [
+            _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
+            for result, overrides in zip(results, batch.overrides, strict=True)
+        ]
         outputs.write_outcomes(sweep_dir, tag, outcomes, fsync=batch.fsync)
     return outcomes
 
