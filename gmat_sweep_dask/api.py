@@ -10,12 +10,18 @@ import dask.dataframe as dd
 import pandas as pd
 from distributed import Client
 
-from gmat_sweep_dask import layout
-from gmat_sweep_dask.design import Design, Grid, Samples, design_from_header
+from gmat_sweep_dask.analysis.frames import open_sweep
+from gmat_sweep_dask.design import (
+    Design,
+    Grid,
+    LatinHypercube,
+    MonteCarlo,
+    Samples,
+)
 from gmat_sweep_dask.errors import SpecError
-from gmat_sweep_dask.frames import open_frame
-from gmat_sweep_dask.manifest import Manifest
-from gmat_sweep_dask.runner import Sweep
+from gmat_sweep_dask.execute.sweep import Sweep
+
+__all__ = ["extend", "latin_hypercube", "monte_carlo", "monte_carlo_extend", "open_sweep", "sweep"]
 
 
 def sweep(
@@ -60,21 +66,6 @@ def sweep(
     return job.frame(report)
 
 
-def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
-    """Lazy frame of a sweep directory's outputs (finished, partial or running).
-
-    ``out`` is the sweep directory (or its manifest file); it may have been moved or
-    copied, and the script need not exist any more. ``kind`` is ``report``,
-    ``ephemeris``, ``contact`` or ``solver``. Only the manifest and Parquet footers are
-    read here; runs never recorded are left out.
-    """
-    path = Path(out).expanduser()
-    sweep_dir = path.parent if path.name == layout.MANIFEST else path
-    manifest = Manifest.load(sweep_dir / layout.MANIFEST)
-    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
-    return open_frame(manifest, design, kind=kind, name=report)
-
-
 def make_design(
     *, grid: Mapping[str, Iterable[Any]] | None = None, samples: pd.DataFrame | None = None
 ) -> Design:
@@ -82,3 +73,95 @@ def make_design(
     if (grid is None) == (samples is None):
         raise SpecError("give exactly one of grid= or samples=")
     return Grid(grid) if grid is not None else Samples(samples)
+
+
+def monte_carlo(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Run ``n`` Monte Carlo runs of ``script`` with the fields of ``perturb`` drawn.
+
+    ``perturb`` maps dotted fields to distributions (see
+    :mod:`gmat_sweep_dask.design.distributions`; wrap one in ``around(...)`` to perturb
+    around the script's own value). The value of ``(run_id, field)`` depends only on
+    ``seed``, the design and that pair; without ``seed`` one is generated and recorded in
+    the manifest. Other options and the returned frame are those of
+    :func:`gmat_sweep_dask.sweep`; the drawn values are columns of the frame.
+    """
+    return _run(MonteCarlo(perturb, n, seed), script, out, client, report, options)
+
+
+def latin_hypercube(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Like :func:`monte_carlo`, with exactly one run per stratum ``[k/n, (k+1)/n)`` of
+    every field's distribution (Latin hypercube). It cannot be extended later."""
+    return _run(LatinHypercube(perturb, n, seed), script, out, client, report, options)
+
+
+def extend(
+    out: str | Path,
+    *,
+    n: int,
+    client: Client | None = None,
+    report: str | None = None,
+    allow_script_drift: bool = False,
+    keep_raw: bool | None = None,
+    timeout: float | None = None,
+    isolate: bool | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Grow the Monte Carlo sweep in ``out`` by ``n`` runs, in place.
+
+    Runs ``0..old_n-1`` are untouched; the new runs are exactly those a fresh sweep of
+    ``old_n + n`` runs with the same seed would have drawn. Failed or missing earlier
+    runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
+    ones. Raises SpecError for a design that cannot grow.
+    """
+    job = Sweep.from_manifest(
+        out,
+        allow_script_drift=allow_script_drift,
+        keep_raw=keep_raw,
+        timeout=timeout,
+        isolate=isolate,
+    )
+    if not isinstance(job.design, MonteCarlo):
+        raise SpecError(
+            f"{out}: only Monte Carlo sweeps can be extended, this one is a {job.design.kind} sweep"
+        )
+    job.grow(job.design.extended(n))
+    progress = options.pop("progress", True)
+    job.run(client, progress=progress, report=report, require_report=True, **options)
+    return job.frame(report)
+
+
+def _run(
+    design: Any,
+    script: str | Path,
+    out: str | Path,
+    client: Client | None,
+    report: str | None,
+    options: dict[str, Any],
+) -> dd.DataFrame:
+    sweep_options = {k: options.pop(k) for k in ("keep_raw", "timeout", "isolate") if k in options}
+    job = Sweep(script, design, out, **sweep_options)
+    job.run(client, report=report, require_report=True, **options)
+    return job.frame(report)
+
+
+monte_carlo_extend = extend

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gmat_sweep_dask import Manifest, ScriptError, SpecError, SweepDirError, open_sweep, sweep
-from gmat_sweep_dask.summary import describe
+from gmat_sweep_dask.cli.overview import describe
 
 
 def swept_angle(frame: pd.DataFrame) -> float:

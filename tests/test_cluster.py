@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gmat_sweep_dask.cli import main
-from gmat_sweep_dask.cluster import ClusterSpec, jobqueue_kwargs
+from gmat_sweep_dask.execute.cluster import ClusterSpec, jobqueue_kwargs
 
 
 def test_jobqueue_kwargs_map_flags_and_forward_gmat_root(monkeypatch) -> None:
@@ -204,7 +204,7 @@ def test_workers_without_gmat_fail_the_check_before_anything_is_written(
 
 def test_a_worker_that_cannot_see_the_sweep_dir_is_a_clear_error(tmp_path: Path) -> None:
     from gmat_sweep_dask.errors import SweepDirError
-    from gmat_sweep_dask.task import check_shared
+    from gmat_sweep_dask.execute.task import check_shared
 
     with pytest.raises(SweepDirError, match="share a file system"):
         check_shared(tmp_path / "not-shared")

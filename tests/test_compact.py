@@ -16,11 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from gmat_sweep_dask import Sweep, open_sweep, outputs
-from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask import Sweep, open_sweep
 from gmat_sweep_dask.cli import main
-from gmat_sweep_dask.compact import compact
 from gmat_sweep_dask.design import Grid
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.compact import compact
 
 HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 40, "design": {"kind": "grid"}}
 
@@ -107,8 +108,8 @@ def test_cli_compact_merges_batch_files_and_a_second_pass_rewrites_nothing(
 
 KILL_COMPACTION = """
 import os, signal, sys
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.maintenance import compact_dir
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.compact import compact_dir
 
 record_move = mf.ManifestWriter.record_move
 

@@ -14,8 +14,9 @@ import dask.config
 import pandas as pd
 import pytest
 
-from gmat_sweep_dask import Manifest, Sweep, isolation, open_sweep
+from gmat_sweep_dask import Manifest, Sweep, open_sweep
 from gmat_sweep_dask.design import Grid, Samples
+from gmat_sweep_dask.execute import isolation
 
 
 def frame_of(out: Path) -> pd.DataFrame:
@@ -177,7 +178,7 @@ def test_a_killed_driver_resumes_to_the_uninterrupted_frame(
 
 
 def _clean(client, script: Path, out: Path) -> pd.DataFrame:
-    from gmat_sweep_dask.grammar import parse_axis
+    from gmat_sweep_dask.design.grid_grammar import parse_axis
 
     _, values = parse_axis("Sat.SMA=7000:7400:24")
     Sweep(script, Grid({"Sat.SMA": values}), out).run(client, progress=False)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gmat_sweep_dask import outputs
-from gmat_sweep_dask.durable import publish
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store.durable import publish
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ import pytest
 from conftest import EXAMPLE, SCRIPTS
 
 from gmat_sweep_dask import Grid, Manifest, UsageError, epoch_info, open_sweep, sweep
-from gmat_sweep_dask import frames as fr
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.compact import compact
-from gmat_sweep_dask.outputs import batch_tag, normalise, write_batch
+from gmat_sweep_dask.analysis import frames as fr
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.compact import compact
+from gmat_sweep_dask.store.datafiles import batch_tag, normalise, write_batch
 
 EPOCH = datetime(2026, 1, 1)
 #: What a synthetic run produces: {(kind, name): frame}, or the error text of a failed run.

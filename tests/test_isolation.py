@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gmat_sweep_dask import isolation
+from gmat_sweep_dask.execute import isolation
 
 
 def test_pipelined_runs_survive_a_crash_and_a_hang_in_the_middle(fault_script: Path) -> None:

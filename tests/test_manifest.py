@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gmat_sweep_dask import manifest as mf
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, UsageError
+from gmat_sweep_dask.store import manifest as mf
 
 HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 4, "design": {"kind": "grid"}}
 

@@ -12,7 +12,7 @@ from test_frames import Reads, RunOutputs, build_sweep, report
 from test_summaries import GRID, varied_run
 
 from gmat_sweep_dask import bands, open_sweep, per_run
-from gmat_sweep_dask.plotting import band_plot, label, param_plot
+from gmat_sweep_dask.analysis.plotting import band_plot, label, param_plot
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

@@ -28,7 +28,7 @@ from gmat_sweep_dask import (
 )
 from gmat_sweep_dask.cli import main
 from gmat_sweep_dask.design import LatinHypercube, MonteCarlo, design_from_header
-from gmat_sweep_dask.perturb_grammar import parse_perturb
+from gmat_sweep_dask.design.perturb_grammar import parse_perturb
 
 PERTURB = {"Sat.SMA": ("normal", 7100.0, 50.0), "Sat.ECC": ("uniform", 0.0, 0.02)}
 

@@ -18,7 +18,7 @@ def _slow_writes(log: str | None) -> None:
     import os
     import time
 
-    from gmat_sweep_dask import outputs
+    from gmat_sweep_dask.store import datafiles as outputs
 
     original = getattr(outputs, "_original_write_batch", outputs.write_batch)
     if log is None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask import layout
 from gmat_sweep_dask.design.base import Design, check_field_name, check_value
 from gmat_sweep_dask.errors import SpecError, SweepDirError
+from gmat_sweep_dask.store import layout
 
 
 class Samples(Design):

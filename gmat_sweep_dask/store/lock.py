@@ -13,8 +13,8 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
-from gmat_sweep_dask import layout
 from gmat_sweep_dask.errors import SweepDirWriteError, SweepLockedError
+from gmat_sweep_dask.store import layout
 
 
 class SweepLock:

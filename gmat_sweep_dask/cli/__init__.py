@@ -106,8 +106,8 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the cluster options from a command's kwargs; return Sweep.run() arguments."""
-    from gmat_sweep_dask.cluster import TLS, ClusterSpec
     from gmat_sweep_dask.errors import SpecError
+    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec
 
     adapt = kwargs.pop("adapt")
     bounds = None
@@ -214,9 +214,9 @@ def run(
       gmat-sweep-dask run leo.script --samples table.csv --out runs/table
     """
     from gmat_sweep_dask.api import make_design
+    from gmat_sweep_dask.design.grid_grammar import parse_axes
     from gmat_sweep_dask.errors import SpecError
-    from gmat_sweep_dask.grammar import parse_axes
-    from gmat_sweep_dask.runner import Sweep
+    from gmat_sweep_dask.execute.sweep import Sweep
 
     if samples is not None and grid_tokens:
         raise SpecError("give either --grid or --samples, not both")
@@ -252,7 +252,7 @@ def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **opt
       gmat-sweep-dask resume runs/sma
       gmat-sweep-dask resume runs/sma --timeout 600 --cluster slurm --jobs 4 --cores 8
     """
-    from gmat_sweep_dask.runner import Sweep
+    from gmat_sweep_dask.execute.sweep import Sweep
 
     run_args = _cluster_choice(options)
     job = Sweep.from_manifest(
@@ -273,7 +273,7 @@ def show(sweep_dir: Path, failed: bool) -> None:
       gmat-sweep-dask show runs/sma
       gmat-sweep-dask show runs/sma --failed
     """
-    from gmat_sweep_dask.summary import describe, failed_runs
+    from gmat_sweep_dask.cli.overview import describe, failed_runs
 
     click.echo(describe(sweep_dir))
     if failed:
@@ -293,7 +293,7 @@ def compact_command(sweep_dir: Path) -> None:
     Example:
       gmat-sweep-dask compact runs/sma
     """
-    from gmat_sweep_dask.maintenance import compact_dir
+    from gmat_sweep_dask.store.compact import compact_dir
 
     report = compact_dir(sweep_dir)
     click.echo(
@@ -330,7 +330,7 @@ def _finish(result: Any, verbose: bool) -> None:
 
 
 def _register_stochastic() -> None:
-    from gmat_sweep_dask.cli_stochastic import extend_command, lhs_command, monte_carlo_command
+    from gmat_sweep_dask.cli.stochastic import extend_command, lhs_command, monte_carlo_command
 
     for command in (monte_carlo_command, lhs_command, extend_command):
         main.add_command(command)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.durable import fsync_dir
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, SweepDirWriteError
+from gmat_sweep_dask.store.durable import fsync_dir
 
 try:  # orjson parses manifests about twice as fast; json is the fallback
     from orjson import loads as _loads

@@ -23,7 +23,7 @@ from gmat_sweep_dask import (
     sweep,
     time_scale,
 )
-from gmat_sweep_dask import frames as fr
+from gmat_sweep_dask.analysis import frames as fr
 
 GRID = {"Sat.SMA": [7000.0, 7100.0, 7200.0, 7300.0], "Sat.ECC": [0.0, 0.1, 0.2]}
 

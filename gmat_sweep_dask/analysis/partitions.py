@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask import outputs
 from gmat_sweep_dask.design import Design
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import manifest as mf
 
 STATUS = "status"
 PARAM_PREFIX = "param:"

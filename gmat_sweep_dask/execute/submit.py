@@ -22,9 +22,9 @@ from typing import Any
 
 from distributed import Client, Future, as_completed
 
-from gmat_sweep_dask import layout
 from gmat_sweep_dask.errors import SweepDirWriteError
-from gmat_sweep_dask.task import Batch, run_batch
+from gmat_sweep_dask.execute.task import Batch, run_batch
+from gmat_sweep_dask.store import layout
 
 GUIDE = 2
 _WORKER_POLL_S = 1.0

@@ -1,6 +1,6 @@
 """Run GMAT in a child process of the Dask worker, so a crash or hang costs one run only.
 
-Each worker process keeps one long-lived engine host (:mod:`gmat_sweep_dask.enginehost`):
+Each worker process keeps one long-lived engine host (:mod:`gmat_sweep_dask.execute.enginehost`):
 GMAT bootstraps once in it and stays warm across runs. A run that exceeds its timeout
 gets the host killed (SIGKILL) and is recorded as failed with ``timeout``; a host that
 dies mid-run (e.g. a GMAT segfault, exit 139) fails that run with the exit status. Either
@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.engine import RunResult, normalised, scratch_dir
+from gmat_sweep_dask.execute.engine import RunResult, normalised, scratch_dir
 
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
@@ -79,7 +79,7 @@ class EngineHost:
     def __init__(self) -> None:
         parent, child = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gmat_sweep_dask.enginehost", str(child.fileno())],
+            [sys.executable, "-m", "gmat_sweep_dask.execute.enginehost", str(child.fileno())],
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
         )
@@ -267,7 +267,7 @@ def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None)
 
 
 def check_isolated(script: str, fields: list[str]) -> dict[str, Any]:
-    """:func:`~gmat_sweep_dask.engine.check_mission` in this process's engine host."""
+    """:func:`~gmat_sweep_dask.execute.engine.check_mission` in this process's engine host."""
     try:
         return _engine.submit("check", (script, fields), None).reply()
     except EngineLost as lost:

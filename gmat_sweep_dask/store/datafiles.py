@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask import layout
-from gmat_sweep_dask.durable import writing
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store.durable import writing
 
 KEY_COLUMN = {
     "report": "time",

@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask import layout, outputs
-from gmat_sweep_dask.engine import RunResult, run_mission
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.isolation import start_runs
+from gmat_sweep_dask.execute.engine import RunResult, run_mission
+from gmat_sweep_dask.execute.isolation import start_runs
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import layout
 
 _WRITER = threading.Lock()
 """Held by the one batch of this process that is writing its files off the worker slot."""

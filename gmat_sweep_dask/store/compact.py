@@ -24,9 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask import layout, outputs
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.durable import writing
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.durable import writing
+from gmat_sweep_dask.store.lock import SweepLock
+from gmat_sweep_dask.store.reconcile import reconcile
 
 COMPACT_PREFIX = "compact-"
 
@@ -186,3 +189,19 @@ def remove_orphans(manifest: mf.Manifest) -> int:
         with contextlib.suppress(OSError):  # absent, or holds records still to reconcile
             (sweep_dir / transient).rmdir()
     return removed
+
+
+def compact_dir(sweep_dir: str | Path) -> CompactReport:
+    """Take the sweep's lock, fold in unrecorded batches, and compact it in this process."""
+    path = Path(sweep_dir).expanduser()
+    if path.name == layout.MANIFEST:
+        path = path.parent
+    mf.Manifest.load(path / layout.MANIFEST)  # a clear error before taking the lock
+    with SweepLock(path):
+        manifest = mf.Manifest.load(path / layout.MANIFEST)
+        writer = mf.ManifestWriter.reopen(manifest)
+        try:
+            reconcile(manifest, writer)
+            return compact(manifest, writer)
+        finally:
+            writer.close()

@@ -1,13 +1,13 @@
-"""Child process that runs GMAT for one Dask worker: ``python -m gmat_sweep_dask.enginehost FD``.
+"""Child process running GMAT for one Dask worker: ``python -m ...execute.enginehost FD``.
 
 It bootstraps GMAT once (on its first request) and then serves requests received on the
 socket ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
 ``("run", (script, run_id, overrides, working_dir))`` is answered with the
-:class:`~gmat_sweep_dask.engine.RunResult` of :func:`~gmat_sweep_dask.engine.execute`
+:class:`~.engine.RunResult` of :func:`~.engine.execute`
 (outputs not yet normalised: the worker does that while this process runs the next
 run), ``("check", (script, fields))`` with the report of
-:func:`~gmat_sweep_dask.engine.check_mission`. A crash or hang takes only
-this process with it; the worker side (:mod:`gmat_sweep_dask.isolation`) notices and
+:func:`~gmat_sweep_dask.execute.engine.check_mission`. A crash or hang takes only
+this process with it; the worker side (:mod:`gmat_sweep_dask.execute.isolation`) notices and
 starts a new one.
 """
 
@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 
 def serve(fd: int) -> None:
     """Answer run requests on socket ``fd`` until the worker closes it."""
-    from gmat_sweep_dask.engine import check_mission, execute
+    from gmat_sweep_dask.execute.engine import check_mission, execute
 
     with contextlib.suppress(AttributeError, OSError):  # not the SCHED_BATCH of a receiver
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

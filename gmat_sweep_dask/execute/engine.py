@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from gmat_sweep_dask.outputs import normalise
+from gmat_sweep_dask.store.datafiles import normalise
 
 #: (kind, name) of one GMAT output, e.g. ("report", "Positions").
 OutputKey = tuple[str, str]
-#: One run's output, normalised by :func:`gmat_sweep_dask.outputs.normalise`.
+#: One run's output, normalised by :func:`gmat_sweep_dask.store.datafiles.normalise`.
 Normalised = tuple[pa.Table, dict[str, Any]]
 
 LOG_TAIL_LINES = 25

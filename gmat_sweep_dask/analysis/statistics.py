@@ -18,11 +18,11 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask import frames, layout, partitions
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.api import open_sweep
+from gmat_sweep_dask.analysis import frames, partitions
 from gmat_sweep_dask.design import design_from_header
 from gmat_sweep_dask.errors import UsageError
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
 
 PER_RUN = ("first", "last", "min", "max", "mean", "std", "count")
 BAND_STATS = ("mean", "std", "min", "max", "count")
@@ -46,7 +46,7 @@ def epoch_info(
     metadata key ``gmat_sweep_dask``; files that disagree give None.
     """
     if not isinstance(source, dd.DataFrame | dd.Series):
-        source = open_sweep(source, report, kind=kind)
+        source = frames.open_sweep(source, report, kind=kind)
     meta = frames.source(source)[1].meta
     return {
         "time_source": meta.get("time_source"),

@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask import layout
-from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
 
 
 def _load(sweep_dir: Path) -> mf.Manifest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gmat_sweep_dask.graph import BatchPlanner
+from gmat_sweep_dask.execute.submit import BatchPlanner
 
 
 @given(n=st.integers(1, 3000), workers=st.integers(1, 64), per_run=st.floats(1e-4, 2.0))

@@ -54,8 +54,8 @@ def _stochastic(
     options: dict[str, Any],
 ) -> None:
     from gmat_sweep_dask.design import LatinHypercube, MonteCarlo
-    from gmat_sweep_dask.perturb_grammar import parse_perturb
-    from gmat_sweep_dask.runner import Sweep
+    from gmat_sweep_dask.design.perturb_grammar import parse_perturb
+    from gmat_sweep_dask.execute.sweep import Sweep
 
     design_class = MonteCarlo if kind == "mc" else LatinHypercube
     design = design_class(parse_perturb(perturb), n, seed)
@@ -123,7 +123,7 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
     """
     from gmat_sweep_dask.design import MonteCarlo
     from gmat_sweep_dask.errors import SpecError
-    from gmat_sweep_dask.runner import Sweep
+    from gmat_sweep_dask.execute.sweep import Sweep
 
     sweep_options = _sweep_options(options)
     run_args = _cluster_choice(options)

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask import layout
-from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
 
 
 def reconcile(manifest: mf.Manifest, writer: mf.ManifestWriter) -> int:

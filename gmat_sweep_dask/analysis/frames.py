@@ -35,17 +35,18 @@ except ImportError:  # pragma: no cover - dask < 2025.1 ships dask-expr separate
     from dask_expr._indexing import LocElement, LocEmpty, LocList, LocSlice
     from dask_expr.io.io import FromMapProjectable
 
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask import outputs
-from gmat_sweep_dask.design import Design
-from gmat_sweep_dask.errors import SweepDirError, UsageError
-from gmat_sweep_dask.partitions import (
+from gmat_sweep_dask.analysis.partitions import (
     MISSING,
     SOLVER,
     FileInfo,
     PartitionReader,
     PartitionSpec,
 )
+from gmat_sweep_dask.design import Design, design_from_header
+from gmat_sweep_dask.errors import SweepDirError, UsageError
+from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
 
 
 def output_names(manifest: mf.Manifest, kind: str) -> list[str]:
@@ -107,6 +108,21 @@ def open_frame(
         reader, [specs], None, [], {}, False, reader.meta, False, divisions(specs), label, plan=plan
     )
     return new_collection(expr)
+
+
+def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
+    """Lazy frame of a sweep directory's outputs (finished, partial or running).
+
+    ``out`` is the sweep directory (or its manifest file); it may have been moved or
+    copied, and the script need not exist any more. ``kind`` is ``report``,
+    ``ephemeris``, ``contact`` or ``solver``. Only the manifest and Parquet footers are
+    read here; runs never recorded are left out.
+    """
+    path = Path(out).expanduser()
+    sweep_dir = path.parent if path.name == layout.MANIFEST else path
+    manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
+    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
+    return open_frame(manifest, design, kind=kind, name=report)
 
 
 def _survey(sweep_dir: Path, paths: list[str]) -> dict[str, FileInfo]:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gmat_sweep_dask.design.grid_grammar import parse_axes, parse_axis
 from gmat_sweep_dask.errors import SpecError
-from gmat_sweep_dask.grammar import parse_axes, parse_axis
 
 
 def test_linspace_is_inclusive_and_evenly_spaced() -> None:

@@ -13,10 +13,10 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask import frames, partitions
-from gmat_sweep_dask import manifest as mf
+from gmat_sweep_dask.analysis import frames, partitions
+from gmat_sweep_dask.analysis.statistics import per_run
 from gmat_sweep_dask.errors import UsageError
-from gmat_sweep_dask.summaries import per_run
+from gmat_sweep_dask.store import manifest as mf
 
 _UNITS = {
     "km": {"X", "Y", "Z", "RMAG", "SMA", "Altitude", "RadPer", "RadApo", "BdotT", "BdotR"},

@@ -2,7 +2,7 @@
 
 :class:`Sweep` is the orchestration layer: it validates the request, checks the script on
 a worker before anything is written, takes the directory lock, writes the manifest header,
-folds in finished-but-unrecorded batches, and drives :class:`~gmat_sweep_dask.graph.Executor`,
+folds in finished-but-unrecorded batches, and drives :class:`~.submit.Executor`,
 appending one manifest entry per run as results arrive.
 """
 
@@ -22,21 +22,23 @@ from typing import Any
 import dask.dataframe as dd
 from distributed import Client
 
-from gmat_sweep_dask import config, frames, layout
-from gmat_sweep_dask import manifest as mf
-from gmat_sweep_dask.cluster import TLS, ClusterSpec, connect
-from gmat_sweep_dask.compact import compact
+from gmat_sweep_dask import config
+from gmat_sweep_dask.analysis import frames
 from gmat_sweep_dask.design import Design, design_from_header
-from gmat_sweep_dask.engine import check_mission
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
-from gmat_sweep_dask.graph import BatchPlanner, Executor
-from gmat_sweep_dask.interrupts import guard
-from gmat_sweep_dask.isolation import check_isolated
-from gmat_sweep_dask.lock import SweepLock
-from gmat_sweep_dask.progress import Progress
-from gmat_sweep_dask.reconcile import reconcile
+from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, connect
+from gmat_sweep_dask.execute.engine import check_mission
+from gmat_sweep_dask.execute.interrupts import guard
+from gmat_sweep_dask.execute.isolation import check_isolated
+from gmat_sweep_dask.execute.progress import Progress
+from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
+from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.script import canonical_sha256, resolve_script
-from gmat_sweep_dask.task import Batch
+from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.compact import compact
+from gmat_sweep_dask.store.lock import SweepLock
+from gmat_sweep_dask.store.reconcile import reconcile
 
 
 @dataclass
@@ -173,7 +175,7 @@ class Sweep:
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
-        The cluster is chosen by :func:`gmat_sweep_dask.cluster.connect` from ``client``,
+        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from ``client``,
         ``scheduler`` (+ ``tls``) or ``cluster``. Nothing is written before the script and
         every swept field were checked on the workers; with ``require_report`` the
         ReportFile the caller will read (``report``, or the only one) is checked too.
@@ -241,7 +243,7 @@ class Sweep:
         return self.run(client, **options)
 
     def frame(self, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
-        """The lazy frame of one output (see :func:`gmat_sweep_dask.frames.open_frame`)."""
+        """The lazy frame of one output (see :func:`gmat_sweep_dask.analysis.frames.open_frame`)."""
         manifest = self.manifest or mf.Manifest.load(self.out / layout.MANIFEST)
         return frames.open_frame(manifest, self.design, kind=kind, name=report)
 
