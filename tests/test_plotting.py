@@ -9,7 +9,7 @@ import dask
 import numpy as np
 import pytest
 from test_frames import Reads, RunOutputs, build_sweep, report
-from test_summaries import GRID, varied_run
+from test_statistics import GRID, varied_run
 
 from gmat_sweep_dask import bands, open_sweep, per_run
 from gmat_sweep_dask.analysis.plotting import band_plot, label, param_plot
