@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gmat_sweep_dask.execute import isolation
+from gmat_sweep_dask.execute import hostlink, isolation
+from gmat_sweep_dask.execute.hostlink import EngineError
 
 
 def test_pipelined_runs_survive_a_crash_and_a_hang_in_the_middle(fault_script: Path) -> None:
@@ -126,3 +127,80 @@ def test_a_host_restarted_after_a_crash_runs_under_the_normal_policy(fault_scrip
         isolation.shutdown()
     assert [r.status for r in results] == ["failed", "ok"]
     assert policy == os.SCHED_OTHER
+
+
+def _fail_answering(monkeypatch, run_id: int, error: BaseException) -> None:
+    """Make the receiver's wait for run ``run_id``'s answer raise ``error``, once."""
+    original = hostlink.EngineHost.answer
+
+    def answer(self, request):
+        if request.operation == "run" and request.arguments[1] == run_id:
+            monkeypatch.setattr(hostlink.EngineHost, "answer", original)
+            raise error
+        return original(self, request)
+
+    monkeypatch.setattr(hostlink.EngineHost, "answer", answer)
+
+
+def test_a_reply_path_failure_fails_its_run_with_the_reason_and_a_fresh_host_goes_on(
+    fault_script: Path, monkeypatch
+) -> None:
+    script = str(fault_script)
+    try:
+        isolation.run_isolated(script, [_run(0)], None)
+        first = isolation.host_pid()
+        _fail_answering(monkeypatch, 1, RuntimeError("injected"))
+        results = isolation.run_isolated(script, [_run(1), _run(2), _run(3)], None)
+        last = isolation.host_pid()
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in results] == ["failed", "ok", "ok"]
+    assert results[0].error == (
+        "the reply path from the GMAT engine failed: RuntimeError: injected"
+    )
+    assert first != last
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_receiver_thread_fails_its_callers_and_the_next_request_starts_afresh(
+    fault_script: Path, monkeypatch
+) -> None:
+    script = str(fault_script)
+    try:
+        _fail_answering(monkeypatch, 1, SystemExit())  # ends the thread, silently
+        failed = isolation.run_isolated(script, [_run(1), _run(2)], None)
+        after = isolation.run_isolated(script, [_run(3)], None)
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in failed] == ["failed", "failed"]
+    assert all(r.error == "the thread reading the GMAT engine's answers died" for r in failed)
+    assert [r.status for r in after] == ["ok"]
+
+
+def test_an_engine_that_does_not_start_in_time_fails_the_runs_sent_to_it(
+    fault_script: Path, monkeypatch
+) -> None:
+    isolation.shutdown()
+    monkeypatch.setenv("GMAT_STANDIN_BOOT_DELAY", "60")  # inherited by the next host
+    try:
+        pending = isolation.start_runs(str(fault_script), [_run(0), _run(1)], 5, 1.0)
+        results = [run.result() for run in pending]
+    finally:
+        isolation.shutdown()
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert all(r.error == "the GMAT engine process did not start within 1 s" for r in results)
+
+
+def test_a_request_the_host_cannot_serve_fails_alone_and_the_host_stays(
+    fault_script: Path,
+) -> None:
+    try:
+        isolation.run_isolated(str(fault_script), [_run(0)], None)
+        host = isolation.host_pid()
+        with pytest.raises(EngineError, match="KeyError: 'no-such-operation'"):
+            isolation._engine.submit("no-such-operation", (), None, 60).reply()
+        after = isolation.run_isolated(str(fault_script), [_run(1)], None)
+        assert isolation.host_pid() == host
+    finally:
+        isolation.shutdown()
+    assert after[0].status == "ok"

@@ -10,7 +10,6 @@ are then normalised to Arrow, the form every batch file stores.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.store.datafiles import normalise
 
 #: (kind, name) of one GMAT output, e.g. ("report", "Positions").
@@ -65,9 +65,17 @@ def run_mission(
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def scratch_dir(run_id: int) -> Path:
-    """A fresh, empty working directory for run ``run_id``; the caller removes it."""
-    return Path(tempfile.mkdtemp(prefix=f"gmat-sweep-dask-{run_id}-"))
+def bootstrap() -> None:
+    """Start GMAT in this process now (gmat-run bootstraps once per process).
+
+    A GMAT that cannot be found or loaded raises here and again, as a failed run or
+    check, at the first request, where it is reported.
+    """
+    from gmat_run import bootstrap as bootstrap_gmat
+    from gmat_run import locate_gmat
+
+    with _GMAT_LOCK:
+        bootstrap_gmat(locate_gmat())
 
 
 def execute(script: str, run_id: int, overrides: dict[str, Any], working_dir: Path) -> RunResult:

@@ -1,15 +1,22 @@
 """Run GMAT in a child process of the Dask worker, so a crash or hang costs one run only.
 
-Each worker process keeps one long-lived engine host (:mod:`gmat_sweep_dask.execute.enginehost`):
-GMAT bootstraps once in it and stays warm across runs. A run that exceeds its timeout
-gets the host killed (SIGKILL) and is recorded as failed with ``timeout``; a host that
-dies mid-run (e.g. a GMAT segfault, exit 139) fails that run with the exit status. Either
-way the runs queued behind it go to a fresh host. Requests go over a socketpair, not
-stdin/stdout, so whatever GMAT prints cannot corrupt the protocol.
+Each worker process keeps one long-lived engine host (:mod:`gmat_sweep_dask.execute.enginehost`,
+driven through :class:`~.hostlink.EngineHost`): GMAT bootstraps once in it and stays warm
+across runs. A run that exceeds its timeout gets the host killed (SIGKILL) and is recorded
+as failed with ``timeout``; a host that dies mid-run (e.g. a GMAT segfault, exit 139) fails
+that run with the exit status. Either way the runs queued behind it go to a fresh host.
+A timeout counts from when the host could start the run: it had bootstrapped GMAT and
+answered every earlier request, so a cold start after a crash is never run time.
+Requests go over a socketpair, not stdin/stdout, so whatever GMAT prints cannot corrupt
+the protocol.
 
 Requests from every thread of the process share one ordered queue (:class:`SharedEngine`)
 and are pipelined: the next run is already queued in the host while the worker converts
 the last result, removes its scratch directory, or writes the previous batch's files.
+Nothing waits forever: a host must be ready and a field check answered within
+``engine_timeout`` (setting ``gmat-sweep-dask.engine-timeout``), a failure anywhere on
+the reply path fails the request being answered and starts a fresh host, and a caller
+whose answer can no longer come (the thread reading answers died) gets an error.
 """
 
 from __future__ import annotations
@@ -18,20 +25,18 @@ import atexit
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.execute.engine import RunResult, normalised, scratch_dir
+from gmat_sweep_dask import config
+from gmat_sweep_dask.execute.engine import RunResult, normalised
+from gmat_sweep_dask.execute.hostlink import Answer, EngineError, EngineHost, EngineLost
+from gmat_sweep_dask.execute.scratch import scratch_dir
 
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
@@ -40,9 +45,9 @@ worker that reads an answer late (its receiver thread never preempts) never star
 RunRequest = tuple[int, dict[str, Any], Path | None]
 """``(run_id, overrides, working_dir)`` of one run; ``None`` runs in a scratch directory."""
 
-
-class EngineLost(Exception):
-    """The engine host died, or was killed at its timeout, while serving a request."""
+_RECEIVER_DIED = "the thread reading the GMAT engine's answers died"
+_LIVENESS_S = 1.0
+"""How often a caller waiting for an answer checks that the receiver thread still runs."""
 
 
 @dataclass(eq=False)
@@ -52,66 +57,42 @@ class Ticket:
     operation: str
     arguments: tuple[Any, ...]
     timeout: float | None
-    started_at: float = 0.0
-    """When the host could start this request (it reached the head of the queue)."""
+    engine_timeout: float
+    receiver: threading.Thread
+    started_at: float | None = None
+    """Wall-clock time the host could start this request (None: it never could)."""
+    _clock: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)
-    _reply: Any = None
-    _lost: EngineLost | None = None
+    _answer: Answer | None = None
 
     def begin(self) -> None:
-        self.started_at = time.time()
+        """The host can start this request now: its timeout counts from here."""
+        self.started_at, self._clock = time.time(), time.monotonic()
 
-    def resolve(self, reply: Any, lost: EngineLost | None) -> None:
-        self._reply, self._lost = reply, lost
+    def left(self) -> float | None:
+        """Seconds this request may still run before its timeout (None: no timeout)."""
+        if self.timeout is None:
+            return None
+        return max(self._clock + self.timeout - time.monotonic(), 0.0)
+
+    def resolve(self, answer: Answer) -> None:
+        self._answer = answer
         self._done.set()
 
     def reply(self) -> Any:
-        """The host's answer. Raises :class:`EngineLost` if the host was lost serving it."""
-        self._done.wait()
-        if self._lost is not None:
-            raise self._lost
-        return self._reply
+        """The host's answer.
 
-
-class EngineHost:
-    """A child Python process serving GMAT requests for this process."""
-
-    def __init__(self) -> None:
-        parent, child = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gmat_sweep_dask.execute.enginehost", str(child.fileno())],
-            pass_fds=(child.fileno(),),
-            stdin=subprocess.DEVNULL,
-        )
-        child.close()
-        self.conn = Connection(parent.detach())
-
-    @property
-    def alive(self) -> bool:
-        """Whether the host process is still running."""
-        return self.process.poll() is None and not self.conn.closed
-
-    def hung(self, timeout: float | None) -> EngineLost:
-        """Kill the host, which did not answer within ``timeout``; say why it was lost."""
-        if self.process.poll() is not None:
-            return self.died()
-        self.kill()
-        return EngineLost(f"timeout: no result after {timeout} s")
-
-    def died(self) -> EngineLost:
-        """Reap the host, which went away; say how it ended."""
-        code = self.process.wait()
-        self.conn.close()
-        what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        return EngineLost(f"GMAT engine crashed ({what})")
-
-    def kill(self) -> None:
-        """Stop the host at once."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        if not self.conn.closed:
-            self.conn.close()
+        Raises:
+            EngineError: the request failed in the host, or the host was lost serving it
+                (:class:`EngineLost`), or no answer can come any more.
+        """
+        while not self._done.wait(_LIVENESS_S):
+            if not self.receiver.is_alive() and not self._done.is_set():
+                raise EngineLost(_RECEIVER_DIED)
+        assert self._answer is not None
+        if self._answer.error is not None:
+            raise self._answer.error
+        return self._answer.value
 
 
 class SharedEngine:
@@ -120,9 +101,12 @@ class SharedEngine:
     Requests are answered strictly in the order they were submitted, whichever thread
     submitted them.
 
-    A receiver thread waits for the answer to the head request (up to its timeout); when
-    the host is lost, the head request fails and the ones sent behind it, which never
-    started, are sent again to a fresh host.
+    A receiver thread waits for the answer to the head request (within its deadline);
+    when the host is lost, the head request fails and the ones sent behind it, which
+    never started, are sent again to a fresh host (all of them fail instead if the host
+    never became ready). Hosts are started by the receiver thread only: a host dies with
+    the thread that started it (Linux parent-death signal), and the receiver lives as
+    long as the process.
     """
 
     def __init__(self) -> None:
@@ -132,17 +116,19 @@ class SharedEngine:
         self._host: EngineHost | None = None
         self._receiver: threading.Thread | None = None
 
-    def submit(self, operation: str, arguments: tuple[Any, ...], timeout: float | None) -> Ticket:
+    def submit(
+        self,
+        operation: str,
+        arguments: tuple[Any, ...],
+        timeout: float | None,
+        engine_timeout: float,
+    ) -> Ticket:
         """Queue one request behind every earlier one; returns at once."""
-        ticket = Ticket(operation, arguments, timeout)
         with self._cond:
-            if self._receiver is None:
-                self._receiver = threading.Thread(
-                    target=self._receive, name="gmat-sweep-dask-engine", daemon=True
-                )
-                self._receiver.start()
+            ticket = Ticket(operation, arguments, timeout, engine_timeout, self._live_receiver())
             self._waiting.append(ticket)
             self._send()
+            self._cond.notify_all()
         return ticket
 
     @property
@@ -154,55 +140,91 @@ class SharedEngine:
     def shutdown(self) -> None:
         """Stop the host (requests it was serving fail); the next request starts a fresh one."""
         with self._cond:
+            host = self._host
+        if host is not None:
+            host.kill()
+
+    def _live_receiver(self) -> threading.Thread:
+        """The receiver thread; a dead one (its requests fail) is replaced."""
+        if self._receiver is not None and self._receiver.is_alive():
+            return self._receiver
+        if self._receiver is not None:
             if self._host is not None:
                 self._host.kill()
+            dead = Answer(error=EngineLost(_RECEIVER_DIED), host_lost=True)
+            for ticket in (*self._sent, *self._waiting):
+                ticket.resolve(dead)
+            self._host, self._sent, self._waiting = None, deque(), deque()
+        self._receiver = threading.Thread(
+            target=self._receive, name="gmat-sweep-dask-engine", daemon=True
+        )
+        self._receiver.start()
+        return self._receiver
 
     def _send(self) -> None:
-        """Move waiting requests to the host while fewer than PIPELINE_DEPTH are there.
+        """Move waiting requests to a live host while fewer than PIPELINE_DEPTH are there.
 
-        A fresh host replaces a dead one only once nothing is left in flight, so a
-        request is never answered by a host it was not sent to.
+        Without a live host nothing moves: the receiver starts a fresh one once nothing
+        is left in flight, so a request is never answered by a host it was not sent to.
         """
+        host = self._host
+        if host is None or not host.alive:
+            return
         while self._waiting and len(self._sent) < PIPELINE_DEPTH:
-            if not self._sent and (self._host is None or not self._host.alive):
-                self._host = EngineHost()
-            assert self._host is not None
             ticket = self._waiting.popleft()
             with contextlib.suppress(OSError):  # a host that just died: the receiver sees EOF
-                self._host.conn.send((ticket.operation, ticket.arguments))
-            if not self._sent:
+                host.send(ticket.operation, ticket.arguments)
+            if not self._sent and host.ready:
                 ticket.begin()
             self._sent.append(ticket)
-            self._cond.notify_all()
+
+    def _start_host(self) -> None:
+        """Start a fresh host for the waiting requests (receiver thread, lock held)."""
+        if self._host is not None:
+            self._host.kill()
+        try:
+            self._host = EngineHost()
+        except Exception as exc:  # fork/exec failed (process or memory limits...)
+            self._host = None
+            failed = EngineLost(f"cannot start the GMAT engine process: {exc}")
+            self._waiting.popleft().resolve(Answer(error=failed, host_lost=True, started=False))
+            return
+        self._send()
 
     def _receive(self) -> None:
         _never_preempt()
         while True:
             with self._cond:
-                while not self._sent:
+                while not self._sent and not self._waiting:
                     self._cond.wait()
+                if not self._sent:
+                    self._start_host()
+                    continue
                 head, host = self._sent[0], self._host
             assert host is not None
-            reply, lost = None, None
             try:
-                if host.conn.poll(_left(head)):
-                    reply = host.conn.recv()
-                else:
-                    lost = host.hung(head.timeout)
-            except (EOFError, OSError):
-                lost = host.died()
-            except Exception as exc:  # an answer that cannot be unpickled: never wait forever
+                answer = host.answer(head)
+            except Exception as exc:  # e.g. an answer that cannot be unpickled: never hang
                 host.kill()
-                lost = EngineLost(f"unreadable answer from the GMAT engine: {exc!r}")
-            with self._cond:
-                self._sent.popleft()
-                if lost is not None:  # those sent behind the head never started: resend
-                    self._waiting.extendleft(reversed(self._sent))
-                    self._sent.clear()
-                elif self._sent:
-                    self._sent[0].begin()
-                self._send()
-            head.resolve(reply, lost)
+                reason = f"the reply path from the GMAT engine failed: {type(exc).__name__}: {exc}"
+                answer = Answer(error=EngineLost(reason), host_lost=True)
+            self._settle(head, answer)
+
+    def _settle(self, head: Ticket, answer: Answer) -> None:
+        """Hand ``answer`` to ``head`` and move the queue on."""
+        with self._cond:
+            self._sent.popleft()
+            also_failed: list[Ticket] = []
+            if answer.host_lost and answer.started:  # those behind never started: resend
+                self._waiting.extendleft(reversed(self._sent))
+                self._sent.clear()
+            elif answer.host_lost:  # the host never became ready: nothing sent to it ran
+                also_failed, self._sent = list(self._sent), deque()
+            elif self._sent:
+                self._sent[0].begin()
+            self._send()
+        for ticket in (head, *also_failed):
+            ticket.resolve(answer)
 
 
 def _never_preempt() -> None:
@@ -214,13 +236,6 @@ def _never_preempt() -> None:
     """
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-
-
-def _left(ticket: Ticket) -> float | None:
-    """Seconds ``ticket`` may still run before its timeout (None: no timeout)."""
-    if ticket.timeout is None:
-        return None
-    return max(ticket.started_at + ticket.timeout - time.time(), 0.0)
 
 
 @dataclass
@@ -235,9 +250,10 @@ class PendingRun:
         """The run's result with normalised tables; removes its scratch directory."""
         try:
             raw = self.ticket.reply()
-        except EngineLost as lost:
-            started = self.ticket.started_at
-            raw = RunResult(self.run_id, "failed", started, time.time(), error=str(lost))
+        except EngineError as failure:
+            ended = time.time()
+            started = self.ticket.started_at or ended
+            raw = RunResult(self.run_id, "failed", started, ended, error=str(failure))
         finally:
             if self.scratch is not None:
                 shutil.rmtree(self.scratch, ignore_errors=True)
@@ -247,16 +263,24 @@ class PendingRun:
 _engine = SharedEngine()
 
 
-def start_runs(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[PendingRun]:
+def start_runs(
+    script: str,
+    runs: Sequence[RunRequest],
+    timeout: float | None,
+    engine_timeout: float | None = None,
+) -> list[PendingRun]:
     """Queue ``runs`` in this process's engine host, in order; returns at once.
 
     A run without a working directory gets a scratch directory here, removed when its
-    result is collected. ``timeout`` counts from the moment the host could start the run.
+    result is collected. ``timeout`` counts from the moment the host could start the run;
+    ``engine_timeout`` bounds a fresh host's start (default: the ``engine-timeout`` setting).
     """
+    start_limit = float(config.get("engine-timeout", engine_timeout))
     pending = []
     for run_id, overrides, working_dir in runs:
         scratch = scratch_dir(run_id) if working_dir is None else None
-        ticket = _engine.submit("run", (script, run_id, overrides, working_dir or scratch), timeout)
+        arguments = (script, run_id, overrides, working_dir or scratch)
+        ticket = _engine.submit("run", arguments, timeout, start_limit)
         pending.append(PendingRun(run_id, ticket, scratch))
     return pending
 
@@ -266,12 +290,19 @@ def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None)
     return [run.result() for run in start_runs(script, runs, timeout)]
 
 
-def check_isolated(script: str, fields: list[str]) -> dict[str, Any]:
-    """:func:`~gmat_sweep_dask.execute.engine.check_mission` in this process's engine host."""
+def check_isolated(
+    script: str, fields: list[str], engine_timeout: float | None = None
+) -> dict[str, Any]:
+    """:func:`~gmat_sweep_dask.execute.engine.check_mission` in this process's engine host.
+
+    The host must start and answer within ``engine_timeout`` each (default: the
+    ``engine-timeout`` setting).
+    """
+    limit = float(config.get("engine-timeout", engine_timeout))
     try:
-        return _engine.submit("check", (script, fields), None).reply()
-    except EngineLost as lost:
-        problem = f"the GMAT engine process died while loading the script ({lost})"
+        return _engine.submit("check", (script, fields), limit, limit).reply()
+    except EngineError as failure:
+        problem = f"the GMAT engine failed while checking the script: {failure}"
         return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
 
 

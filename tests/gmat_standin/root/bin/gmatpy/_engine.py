@@ -15,6 +15,8 @@ Fault injection (read when ``RunScript`` starts; the script Variables win over t
 * ``GMAT_STANDIN_FAULT_ONCE=<dir>``: each fault code fires once per directory: the first
   run asking for fault ``k`` creates ``<dir>/fault-<k>`` and faults, later runs asking for
   it run normally (a transient fault, for tests that resume after it).
+* ``GMAT_STANDIN_BOOT_DELAY`` env (seconds): ``Setup()`` takes that long, like real GMAT
+  loading its plugins and data files (a cold engine start costs seconds).
 * ``GMAT_STANDIN_SETUP_LOG=<path>``: each ``Setup()`` appends ``<pid>``.
 * ``GMAT_STANDIN_RUN_LOG=<path>``: each ``RunScript()`` appends ``<pid> <run dir>`` where the
   run dir is the directory of the current log file (gmat-run's working directory).
@@ -82,6 +84,8 @@ class Engine:
                     key, sep, value = line.partition("=")
                     if sep and not key.strip().startswith("#"):
                         self.startup[key.strip()] = value.strip()
+        with contextlib.suppress(ValueError):  # like GMAT loading plugins and data files
+            time.sleep(max(float(os.environ.get("GMAT_STANDIN_BOOT_DELAY") or 0), 0.0))
         self.setup_done = True
         _append(os.environ.get("GMAT_STANDIN_SETUP_LOG"), f"{os.getpid()}\n")
 

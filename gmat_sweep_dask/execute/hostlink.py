@@ -1,0 +1,168 @@
+"""The worker's handle on one engine host process: start it, read its answers, stop it.
+
+Nothing here waits without a deadline: the host must say it is ready within
+``engine_timeout`` of being started; an answer must come within the request's own
+timeout, counted from when the host could start the request (``None``: a run without a
+timeout, which only the host's death ends); stopping or reaping a host waits at most
+:data:`REAP_S` seconds. The host is started with this process's pid so that it dies with
+it (:mod:`gmat_sweep_dask.execute.enginehost`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+REAP_S = 10.0
+"""Longest wait for a killed or departing host process to be reaped."""
+
+
+class EngineError(Exception):
+    """A request to the engine host failed (the host itself may still be fine)."""
+
+
+class EngineLost(EngineError):
+    """The engine host died, was killed at a deadline, or broke the protocol."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The outcome of one request: a value, a failed request, or a lost host."""
+
+    value: Any = None
+    error: EngineError | None = None
+    host_lost: bool = False
+    started: bool = True
+    """False when the host never became ready: no request sent to it started."""
+
+
+class Request(Protocol):
+    """What :meth:`EngineHost.answer` needs of a queued request."""
+
+    timeout: float | None
+    engine_timeout: float
+
+    def begin(self) -> None: ...
+
+    def left(self) -> float | None: ...
+
+
+class EngineHost:
+    """A child Python process serving GMAT requests for this process."""
+
+    def __init__(self) -> None:
+        """Start the host process; raises ``OSError`` if it cannot be started."""
+        parent, child = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gmat_sweep_dask.execute.enginehost",
+                    str(child.fileno()),
+                    str(os.getpid()),
+                ],
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.conn = Connection(parent.detach())
+        self.started = time.monotonic()
+        self.ready = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the host process is still running and connected."""
+        return self.process.poll() is None and not self.conn.closed
+
+    def send(self, operation: str, arguments: tuple[Any, ...]) -> None:
+        """Queue one request in the host (raises ``OSError`` if it is gone)."""
+        self.conn.send((operation, arguments))
+
+    def answer(self, request: Request) -> Answer:
+        """Wait for the answer to ``request``, the oldest one the host has not answered.
+
+        Waits for the host to be ready first (then ``request`` begins). A lost host is
+        killed and reaped before this returns.
+        """
+        try:
+            if not self.ready:
+                lost = self._await_ready(request.engine_timeout)
+                if lost is not None:
+                    return Answer(error=lost, host_lost=True, started=False)
+                request.begin()
+            if not self.conn.poll(request.left()):
+                return Answer(error=self._hung(request.timeout), host_lost=True)
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            return Answer(error=self._died(), host_lost=True)
+        match message:
+            case ("reply", value):
+                return Answer(value=value)
+            case ("error", str(text)):
+                return Answer(error=EngineError(text))
+        return Answer(error=self._broke(message), host_lost=True)
+
+    def kill(self) -> None:
+        """Stop the host at once (waits at most :data:`REAP_S` for it to go)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(REAP_S)
+        self.conn.close()
+
+    def _await_ready(self, engine_timeout: float) -> EngineLost | None:
+        left = max(self.started + engine_timeout - time.monotonic(), 0.0)
+        if not self.conn.poll(left):
+            if self.process.poll() is not None:
+                return EngineLost(f"{self._died()} while starting")
+            self.kill()
+            return EngineLost(f"the GMAT engine process did not start within {engine_timeout:g} s")
+        message = self.conn.recv()
+        if message != ("ready", None):
+            return self._broke(message)
+        self.ready = True
+        return None
+
+    def _hung(self, timeout: float | None) -> EngineLost:
+        """Kill the host, which did not answer within ``timeout``; say why it was lost."""
+        if self.process.poll() is not None:
+            return self._died()
+        self.kill()
+        return EngineLost(f"timeout: no result after {timeout} s")
+
+    def _died(self) -> EngineLost:
+        """Reap the host, which went away; say how it ended."""
+        try:
+            code = self.process.wait(REAP_S)
+        except subprocess.TimeoutExpired:  # it closed the socket but runs on
+            self.kill()
+            code = self.process.returncode
+        self.conn.close()
+        if code is None:
+            return EngineLost("GMAT engine stopped answering and could not be killed")
+        if code >= 0:
+            return EngineLost(f"GMAT engine crashed (exit code {code})")
+        try:
+            return EngineLost(f"GMAT engine crashed (signal {signal.Signals(-code).name})")
+        except ValueError:  # a signal without a name
+            return EngineLost(f"GMAT engine crashed (signal {-code})")
+
+    def _broke(self, message: Any) -> EngineLost:
+        """Kill the host, which sent something outside the protocol."""
+        self.kill()
+        return EngineLost(
+            f"protocol error: unexpected message from the GMAT engine: {message!r:.200}"
+        )
