@@ -75,8 +75,8 @@ def test_row_groups_never_split_a_run_and_stale_rows_are_dropped(tmp_path: Path)
 def test_a_column_missing_in_one_run_keeps_its_type() -> None:
     present = pa.table({"run_id": [0], "x": pa.array([1.5])})
     missing = pa.table({"run_id": [1], "x": pa.nulls(1)})
-    assert outputs.unify([missing, present]).field("x").type == pa.float64()
-    assert outputs.unify([missing]).field("x").type == pa.float64()
+    assert outputs.unify([missing.schema, present.schema]).field("x").type == pa.float64()
+    assert outputs.unify([missing.schema]).field("x").type == pa.float64()
 
 
 def sweep_uncompacted(client, script: Path, out: Path) -> pd.DataFrame:

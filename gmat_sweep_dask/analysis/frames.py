@@ -7,11 +7,11 @@ solver histories), its data columns (one named ``status`` becomes ``<kind>_statu
 are sorted by ``(run_id, key)``. A run without rows (failed, ok with zero rows, or never
 recorded when asked for) is one row with a missing key and its status, never absent.
 
-Opening reads the manifest and each referenced file's footer; the schema is their union (a
-column a file lacks is null there, int and float unify to float64, other conflicts to
-string). Partitions hold whole runs and are cut at row-group starts; each reads only its row
-groups and the projected columns, and ``frame.loc[...]`` by ``run_id`` (element, list or
-slice) narrows the reads to the row groups of those runs.
+Opening reads the manifest and each referenced file's footer; the schema is their union
+(``datafiles.unify``: a column a file lacks is null there, int and float unify to float64,
+other conflicts to string). Partitions hold whole runs and are cut at row-group starts;
+each reads only its row groups and the projected columns, and ``frame.loc[...]`` by
+``run_id`` (element, list or slice) narrows the reads to the row groups of those runs.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ class Plan:
     def __init__(self, files: dict[str, FileInfo], specs: list[PartitionSpec]) -> None:
         self.files = files
         self.specs = specs
-        self.meta = _merged_meta([info.meta for info in files.values()])
+        self.meta = outputs.merge_meta([info.meta for info in files.values()])
         self._token = uuid.uuid4().hex
 
     def __dask_tokenize__(self) -> str:
@@ -252,16 +252,6 @@ class Plan:
             if present:
                 narrowed.append(_spec(min(present), max(present) + 1, ids, marks, self.files))
         return narrowed
-
-
-def _merged_meta(metas: list[dict[str, Any]]) -> dict[str, Any]:
-    """The files' metadata as one: epoch scales united, a disagreeing time scale None."""
-    merged: dict[str, Any] = dict(metas[0]) if metas else {}
-    merged["epoch_scales"] = {k: v for m in metas for k, v in m.get("epoch_scales", {}).items()}
-    for field in ("time_scale", "time_source"):
-        values = {m.get(field) for m in metas} - {None}
-        merged[field] = values.pop() if len(values) == 1 else None
-    return merged
 
 
 class SweepRead(FromMapProjectable):

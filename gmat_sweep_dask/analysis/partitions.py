@@ -66,7 +66,9 @@ class PartitionReader:
         self.design = design
         self.kind = kind
         self.key = outputs.KEY_COLUMN[kind]
-        self.schema = _unified(self.key, [info.schema for info in files.values()])
+        key_type = pa.timestamp("ns") if self.key == "time" else pa.int64()
+        leading = (pa.field("run_id", pa.int64()), pa.field(self.key, key_type))
+        self.schema = outputs.unify((info.schema for info in files.values()), leading)
         renamed = f"{kind}_status"
         self.renames = {STATUS: renamed} if STATUS in self.schema.names else {}
         self.sort_keys = ["run_id", SOLVER, self.key] if kind == SOLVER else ["run_id", self.key]
@@ -139,27 +141,6 @@ class PartitionReader:
             solver = pa.array(np.full(len(table), Path(path).parent.name, dtype=object))
             table = table.add_column(1, SOLVER, solver.cast(pa.string()))
         return table
-
-
-def _unified(key: str, schemas: list[pa.Schema]) -> pa.Schema:
-    """Union of ``schemas`` (run_id, key first): null types yield, int+float give float64,
-    any other conflict string."""
-    types: dict[str, set[pa.DataType]] = {"run_id": {pa.int64()}, key: set()}
-    for field in (field for schema in schemas for field in schema):
-        types.setdefault(field.name, set()).add(field.type)
-    fields = []
-    for name, found in types.items():
-        found = {t for t in found if not pa.types.is_null(t)}
-        if len(found) == 1:
-            typ = found.pop()
-        elif not found:
-            typ = pa.timestamp("ns") if name == "time" else pa.int64() if name == key else pa.null()
-        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in found):
-            typ = pa.float64()
-        else:
-            typ = pa.string()
-        fields.append(pa.field(name, typ))
-    return pa.schema(fields)
 
 
 def _sorted(run_id: pd.Series, key: pd.Series) -> bool:

@@ -99,13 +99,12 @@ def merge(job: Merge) -> str:
             table = table.filter(pc.is_in(table["run_id"], value_set=wanted))  # runs redone
         tables.append(table)
         metas.append(outputs.meta_of(table.schema))
-    schema = outputs.unify(tables)
+    schema = outputs.unify(t.schema for t in tables)
     table = pa.concat_tables([outputs.conform(t, schema) for t in tables])
     key = metas[0].get("key")
     order = [("run_id", "ascending")] + ([(key, "ascending")] if key in table.column_names else [])
     table = table.sort_by(order)
-    meta = dict(metas[0])
-    meta["epoch_scales"] = {k: v for m in metas for k, v in m.get("epoch_scales", {}).items()}
+    meta = outputs.merge_meta(metas)
     table = table.replace_schema_metadata({outputs.META_KEY: outputs.json_bytes(meta)})
     directory = sweep_dir / Path(job.sources[0][0]).parent
     final = directory / job.target

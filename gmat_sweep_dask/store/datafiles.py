@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,21 +108,54 @@ def _strings(series: pd.Series) -> pa.Array:
     return pa.array([None if pd.isna(v) else str(v) for v in series], type=pa.string())
 
 
-def unify(tables: list[pa.Table]) -> pa.Schema:
-    """A schema every table casts to: union of columns, conflicting types as string.
+def unify(schemas: Iterable[pa.Schema], leading: Sequence[pa.Field] = ()) -> pa.Schema:
+    """The one schema-union rule, for writing, compaction and reading: a schema every
+    input casts to (with :func:`conform`).
 
-    A null-typed (all-missing) column gives way to any other type; a column that is null
-    in every table is written as float64.
+    Columns come in order of first appearance, the ``leading`` fields first (a leading
+    field keeps its own type when no schema has that column). Per column: a null-typed
+    (all-missing) column gives way to any other type; equal types stay; integers and
+    floats together give float64; any other disagreement gives string; a column null in
+    every schema is float64.
     """
-    types: dict[str, pa.DataType] = {}
-    for table in tables:
-        for name, typ in zip(table.column_names, table.schema.types, strict=True):
-            known = types.get(name)
-            if known is None or pa.types.is_null(known):
-                types[name] = typ
-            elif known != typ and not pa.types.is_null(typ):
-                types[name] = pa.string()
-    return pa.schema([(n, pa.float64() if pa.types.is_null(t) else t) for n, t in types.items()])
+    types: dict[str, set[pa.DataType]] = {field.name: set() for field in leading}
+    for schema in schemas:
+        for field in schema:
+            types.setdefault(field.name, set()).add(field.type)
+    defaults = {field.name: field.type for field in leading}
+    fields = []
+    for name, found in types.items():
+        found = {t for t in found if not pa.types.is_null(t)}
+        if len(found) == 1:
+            typ = found.pop()
+        elif not found:
+            typ = defaults.get(name, pa.float64())
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in found):
+            typ = pa.float64()
+        else:
+            typ = pa.string()
+        fields.append(pa.field(name, typ))
+    return pa.schema(fields)
+
+
+def merge_meta(metas: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The one rule merging the metadata of several runs or files of one output.
+
+    ``kind`` and ``key`` are taken from the first; ``time_source`` and ``time_scale`` are
+    kept where all agree and None where any differs (or lacks it); ``epoch_scales`` is
+    the union of every column's scale, None for a column whose scales differ.
+    """
+    merged: dict[str, Any] = dict(metas[0]) if metas else {}
+    for field in ("time_source", "time_scale"):
+        values = [m.get(field) for m in metas]
+        if any(field in m for m in metas):
+            merged[field] = values[0] if values.count(values[0]) == len(values) else None
+    scales: dict[str, Any] = {}
+    for meta in metas:
+        for column, scale in meta.get("epoch_scales", {}).items():
+            scales[column] = scale if scales.get(column, scale) == scale else None
+    merged["epoch_scales"] = scales
+    return merged
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -152,9 +186,8 @@ def write_batch(
     """
     directory = layout.output_dir(sweep_dir, kind, name)
     directory.mkdir(parents=True, exist_ok=True)
-    schema = unify([table for table, _ in runs])
-    meta = dict(runs[0][1])
-    meta["epoch_scales"] = {k: v for _, m in runs for k, v in m["epoch_scales"].items()}
+    schema = unify(table.schema for table, _ in runs)
+    meta = merge_meta([meta for _, meta in runs])
     schema = schema.with_metadata({META_KEY: json_bytes(meta)})
     final = directory / f"part-{tag}.parquet"
     with writing(final, fsync=fsync) as tmp, pq.ParquetWriter(tmp, schema) as writer:
