@@ -10,6 +10,7 @@ import dask.dataframe as dd
 import pandas as pd
 from distributed import Client
 
+from gmat_sweep_dask import options
 from gmat_sweep_dask.analysis.frames import open_sweep
 from gmat_sweep_dask.design import (
     Design,
@@ -24,6 +25,7 @@ from gmat_sweep_dask.execute.sweep import Sweep
 __all__ = ["extend", "latin_hypercube", "monte_carlo", "monte_carlo_extend", "open_sweep", "sweep"]
 
 
+@options.document("keep-raw", "timeout", "isolate", "retries")
 def sweep(
     script: str | Path,
     *,
@@ -48,9 +50,8 @@ def sweep(
     ``client`` picks the Dask cluster; without it the active default client is used, or
     a LocalCluster is started and closed afterwards. ``report`` names the ReportFile of
     the returned frame when the script writes several (checked before anything runs).
-    ``timeout`` (seconds) kills and
-    fails a run that takes longer; ``isolate=False`` runs GMAT inside the worker process
-    (no crash isolation, no timeout); ``keep_raw`` keeps GMAT's text outputs.
+
+    {settings}
 
     Returns the frame of :func:`open_sweep`: index ``run_id``, a ``time`` column, the
     report's columns, ``status`` and one column per swept field. Failed runs are rows too.

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from gmat_sweep_dask.options import help_text
+
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -95,7 +97,7 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--retries",
             type=click.IntRange(min=0),
-            help="Dask retries of a batch whose worker died (default from dask.config: 2).",
+            help=help_text("retries"),
         ),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or cluster banner."),
     ]
@@ -148,20 +150,18 @@ def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option(
-            "--keep-raw", is_flag=True, default=None, help="Keep GMAT's raw text outputs."
-        ),
+        click.option("--keep-raw", is_flag=True, default=None, help=help_text("keep-raw")),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0, min_open=True),
-            help="Seconds after which a run is killed and recorded as failed (timeout).",
+            help=help_text("timeout"),
         ),
         click.option(
             "--no-isolate",
             "isolate",
             flag_value=False,
             default=None,
-            help="Run GMAT inside the Dask worker process (fastest; no crash isolation).",
+            help=help_text("isolate", "Sets isolate false. "),
         ),
     ]
     for option in reversed(options):
