@@ -9,6 +9,14 @@ behind a straggler. Tasks are submitted through a sliding window of
 queued (enough for adaptive clusters to see demand and scale up; the floor applies once
 the first result has sized the batches), but a 100,000-run sweep never holds 100,000
 futures.
+
+Losses are distributed's to handle: a task that *raises* is retried ``retries`` times
+(Dask's task retries); a task whose *worker dies* under it is rescheduled until
+``distributed.scheduler.allowed-failures`` workers died with it, when Dask gives up
+(``KilledWorker``). Then a batch of several runs is submitted again as one task per run,
+so one run that kills its worker cannot fail its batch mates; a single run whose worker
+died every time while running it is recorded failed ("worker died N times running it");
+a single run that was only queued or writing when its workers died is submitted again.
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distributed import Client, Future, as_completed
+from distributed import Client, Future, KilledWorker, as_completed
 
 from gmat_sweep_dask.errors import SweepDirWriteError
-from gmat_sweep_dask.execute.task import Batch, run_batch
+from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch
 from gmat_sweep_dask.store import layout
 
 GUIDE = 2
@@ -96,9 +104,14 @@ class Executor:
             self._fill(completed)
             for future, result in completed:
                 batch = self._inflight.pop(future.key)
-                outcomes = result if future.status == "finished" else self._lost(batch, future)
-                self.planner.observe(len(outcomes), sum(o["duration_s"] for o in outcomes))
-                self.on_outcomes(batch, outcomes)
+                if future.status == "finished":
+                    self.planner.observe(len(result), sum(o["duration_s"] for o in result))
+                    self.on_outcomes(batch, result)
+                elif (again := self._killed_again(batch, future)) is not None:
+                    for single in again:
+                        self._submit(single, completed)
+                else:
+                    self.on_outcomes(batch, self._lost(batch, future))
                 self._fill(completed)
         except BaseException:
             self.client.cancel(list(completed.futures), force=True)
@@ -111,12 +124,28 @@ class Executor:
             ids = self.planner.next_batch(self._workers)
             if ids is None:
                 return
-            batch = self.make_batch(ids)
-            future = self.client.submit(
-                run_batch, batch, key=batch.key, pure=False, retries=self.retries
-            )
-            self._inflight[future.key] = batch
-            completed.add(future)
+            self._submit(self.make_batch(ids), completed)
+
+    def _submit(self, batch: Batch, completed: as_completed) -> None:
+        future = self.client.submit(
+            run_batch, batch, key=batch.key, pure=False, retries=self.retries
+        )
+        self._inflight[future.key] = batch
+        completed.add(future)
+
+    @staticmethod
+    def _killed_again(batch: Batch, future: Future) -> list[Batch] | None:
+        """The batches to run instead of ``batch``, whose workers kept dying (KilledWorker):
+        each of its runs alone, unless it is one run that was running every time its worker
+        died (None: it is recorded failed). Its attempt log is removed."""
+        if not isinstance(_error_of(future), KilledWorker):
+            return None
+        attempts = attempts_of(batch)
+        killer = len(batch.run_ids) == 1 and attempts.died_running >= attempts.started > 0
+        if killer:
+            return None
+        (Path(batch.sweep_dir) / layout.ATTEMPTS / batch.key).unlink(missing_ok=True)
+        return batch.again(batch.previous_attempts + attempts.started)
 
     def _worker_count(self) -> int:
         now = time.monotonic()
@@ -127,29 +156,32 @@ class Executor:
 
     @staticmethod
     def _lost(batch: Batch, future: Future) -> list[dict[str, Any]]:
-        """Failed outcomes for a batch whose task itself died (after Dask's retries).
+        """Failed outcomes for a batch whose task itself failed (after Dask's retries), or
+        for the run whose workers died every time while running it.
 
         Raises:
             SweepDirWriteError: the task could not write into the sweep directory; the
                 sweep stops rather than fail every remaining run the same way.
         """
-        try:
-            error = future.exception()
-            text = f"task failed: {type(error).__name__}: {error}"
-        except Exception as exc:  # cancelled futures raise on .exception()
-            error, text = exc, f"task failed: {type(exc).__name__}: {exc}"
+        error = _error_of(future)
         if isinstance(error, SweepDirWriteError):
             raise error
-        marker = Path(batch.sweep_dir) / layout.ATTEMPTS / batch.key
-        try:
-            attempts = len(marker.read_text().splitlines())
-        except OSError:
-            attempts = 0
+        attempts = attempts_of(batch)
+        if isinstance(error, KilledWorker):
+            allowed = error.allowed_failures
+            deaths = attempts.died_running
+            text = (
+                f"worker died {deaths} time{'s' if deaths != 1 else ''} running it "
+                f"(distributed.scheduler.allowed-failures={allowed}); "
+                f"the last was {error.last_worker.address}"
+            )
+        else:
+            text = f"task failed: {type(error).__name__}: {error}"
         return [
             {
                 "run_id": run_id,
                 "status": "failed",
-                "attempts": attempts,
+                "attempts": batch.previous_attempts + attempts.started,
                 "overrides": dict(overrides),
                 "outputs": {},
                 "started": None,
@@ -161,3 +193,11 @@ class Executor:
             }
             for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
         ]
+
+
+def _error_of(future: Future) -> BaseException:
+    """The exception a failed (or cancelled) future ended with."""
+    try:
+        return future.exception()
+    except Exception as exc:  # cancelled futures raise on .exception()
+        return exc

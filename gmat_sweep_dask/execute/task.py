@@ -3,7 +3,9 @@
 A batch is a few runs executed one after another in one task (tiny runs amortise Dask's
 per-task cost). Runs go through the worker's engine host process (crash and hang
 isolation, optional per-run timeout) unless ``isolate`` is off. Each attempt appends a
-line to ``data/_attempts/<key>``, so an outcome knows how many times Dask ran its batch.
+``start`` line to ``data/_attempts/<key>`` (so an outcome knows how many times Dask ran
+its batch) and a ``ran`` line once its runs are done, so the client can tell a worker
+that died while running the batch's GMAT runs from one that died while it queued or wrote.
 Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
@@ -14,9 +16,11 @@ runs on while it writes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +52,52 @@ class Batch:
     timeout: float | None = None
     fsync: bool = True
     """Make the batch's files durable (fsync) before its commit record and before returning."""
+    previous_attempts: int = 0
+    """Attempts at these runs made by earlier batches (a batch run again, or split up)."""
+
+    def again(self, previous_attempts: int) -> list[Batch]:
+        """Each run of this batch as a fresh batch of its own (new task keys)."""
+        return [
+            dataclasses.replace(
+                self,
+                key=batch_key(run_id),
+                run_ids=(run_id,),
+                overrides=(overrides,),
+                previous_attempts=previous_attempts,
+            )
+            for run_id, overrides in zip(self.run_ids, self.overrides, strict=True)
+        ]
+
+
+def batch_key(first_run_id: int) -> str:
+    """A fresh Dask task key for a batch starting at run ``first_run_id``."""
+    return f"gmat-run-{first_run_id}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What the attempt log of a batch says: attempts started, and those that ran to the end."""
+
+    started: int
+    ran: int
+
+    @property
+    def died_running(self) -> int:
+        """Attempts whose worker died while they ran GMAT (for a batch that never finished)."""
+        return self.started - self.ran
+
+
+_RAN = "ran "
+
+
+def attempts_of(batch: Batch) -> Attempts:
+    """Read the attempt log of ``batch`` (no log: no attempt started)."""
+    try:
+        lines = (Path(batch.sweep_dir) / layout.ATTEMPTS / batch.key).read_text().splitlines()
+    except OSError:
+        lines = []
+    ran = sum(line.startswith(_RAN) for line in lines)
+    return Attempts(len(lines) - ran, ran)
 
 
 def run_batch(batch: Batch) -> list[dict[str, Any]]:
@@ -61,20 +111,21 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     """
     sweep_dir = Path(batch.sweep_dir)
     check_shared(sweep_dir)
-    with _writing(sweep_dir):
-        attempts = _count_attempt(sweep_dir, batch.key)
+    attempts = batch.previous_attempts + _log_attempt(sweep_dir, batch.key, "start ")
     runs = [
         (run_id, dict(overrides), layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None)
         for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
     ]
     if not batch.isolate:
         results = [run_mission(batch.script, *run) for run in runs]
+        _log_attempt(sweep_dir, batch.key, _RAN)
         with _slot_handed_on():
             return _persist(batch, sweep_dir, results, attempts)
     pending = start_runs(batch.script, runs, batch.timeout)
     results = [run.result() for run in pending[:-1]]
     with _slot_handed_on():  # the last run has started: the next batch can queue behind it
         results.append(pending[-1].result())
+        _log_attempt(sweep_dir, batch.key, _RAN)
         return _persist(batch, sweep_dir, results, attempts)
 
 
@@ -138,15 +189,17 @@ def check_shared(sweep_dir: Path) -> None:
         )
 
 
-def _count_attempt(sweep_dir: Path, key: str) -> int:
-    """Record one more attempt at batch ``key``; return how many attempts there were."""
+def _log_attempt(sweep_dir: Path, key: str, what: str) -> int:
+    """Append ``what`` (an attempt's start, or that it ran) to the attempt log of batch
+    ``key``; return how many attempts started."""
     directory = sweep_dir / layout.ATTEMPTS
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / key, "a+", encoding="utf-8") as handle:
-        handle.write(f"{_worker_name()}\n")
-        handle.flush()
-        handle.seek(0)
-        return len(handle.read().splitlines())
+    with _writing(sweep_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / key, "a+", encoding="utf-8") as handle:
+            handle.write(f"{what}{_worker_name()}\n")
+            handle.flush()
+            handle.seek(0)
+            return sum(not line.startswith(_RAN) for line in handle.read().splitlines())
 
 
 def _write_outputs(
