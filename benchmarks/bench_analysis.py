@@ -40,8 +40,9 @@ COLUMN = "Sat.X"
 TOOLS = ("gsd", "gs", "dd")
 
 
-def build(work: Path, runs: int) -> None:
-    """Run the sweep (unless already there) and derive the two per-run layouts from it."""
+def build(work: Path, runs: int, *, layouts: bool = True) -> None:
+    """Run the sweep (unless already there) and derive the two per-run layouts from it
+    (unless ``layouts`` is False)."""
     from distributed import Client, LocalCluster
 
     from gmat_sweep_dask import Manifest, sweep
@@ -64,7 +65,7 @@ def build(work: Path, runs: int) -> None:
             started = time.perf_counter()
             sweep(SCRIPT, grid=grid, out=out, client=client, progress=False)
             print(f"built {runs} runs with sweep() in {time.perf_counter() - started:.0f} s")
-    if not (work / "gs" / "manifest.jsonl").exists():
+    if layouts and not (work / "gs" / "manifest.jsonl").exists():
         write_per_run(out, work, runs)
 
 

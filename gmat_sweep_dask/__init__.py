@@ -39,6 +39,9 @@ _EXPORTS = {
     "runs_table": "gmat_sweep_dask.analysis.statistics",
     "epoch_info": "gmat_sweep_dask.analysis.statistics",
     "time_scale": "gmat_sweep_dask.analysis.statistics",
+    "state_at": "gmat_sweep_dask.analysis.states",
+    "dispersion": "gmat_sweep_dask.analysis.dispersion",
+    "violation_probability": "gmat_sweep_dask.analysis.violation",
     "band_plot": "gmat_sweep_dask.analysis.plotting",
     "param_plot": "gmat_sweep_dask.analysis.plotting",
 }

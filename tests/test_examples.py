@@ -145,3 +145,23 @@ def test_large_sweep_bands(tmp_path: Path) -> None:
     assert 500 < float(values["altitude_median_km_first_step"]) < 700
     assert 0 < float(values["altitude_90pct_width_km_max"]) < 300
     check_png(out / "bands.png")
+
+
+def test_dispersion_report_statistics_ellipsoid_and_violation(tmp_path: Path) -> None:
+    out = tmp_path / "dispersion"
+    values = run_example("dispersion_report.py", out)
+    assert values["runs"] == values["used"] == "400"
+    assert abs(float(values["mean_x_km"]) - float(values["state_x_mean_km"])) < 1e-6
+    axes = [float(v) for v in values["semi_axes_3sigma_km"].split(",")]
+    assert axes == sorted(axes, reverse=True) and axes[-1] > 0
+    direction = np.array([float(v) for v in values["major_axis_direction"].split(",")])
+    assert abs(np.linalg.norm(direction) - 1) < 1e-3
+    assert float(values["normal_probability_inside"]) == pytest.approx(0.9707, abs=1e-4)
+    assert float(values["inside_3sigma_fraction"]) > 0.95
+    violated, counted = int(values["violated"]), int(values["counted"])
+    assert counted == 400 and 0 < violated < counted
+    p = float(values["p_violation"])
+    assert p == pytest.approx(violated / counted, abs=1e-4)
+    for key in ("wilson_95", "clopper_pearson_95"):
+        low, high = (float(v) for v in values[key].split(","))
+        assert low < p < high and high - low < 0.15
