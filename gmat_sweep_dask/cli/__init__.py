@@ -1,13 +1,15 @@
 """The ``gmat-sweep-dask`` command line: run, show and resume sweeps.
 
 Exit codes: 0 every run ok; 1 some runs failed; 2 bad input (one line on stderr, nothing
-on disk changed); 130 interrupted (the manifest is intact; the hint says how to resume).
+on disk changed); 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (a batch system's
+walltime or scancel): the manifest is intact and the last line says how to go on.
 Heavy imports happen inside the commands so ``--help`` is fast.
 """
 
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,33 +21,49 @@ from gmat_sweep_dask.options import help_text
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_SIGNALLED = 128
+"""Plus the signal number: 130 for SIGINT, 143 for SIGTERM (the shell's convention)."""
 
 
 def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Map library errors to one-line messages and the documented exit codes."""
+    """Map library errors to one-line messages and the documented exit codes; SIGINT and
+    SIGTERM stop the command the same way (at most two lines, the last how to go on)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
+        from gmat_sweep_dask.execute.interrupts import guard
 
         out = kwargs.get("out") or kwargs.get("sweep_dir")
         try:
-            return command(*args, **kwargs)
+            with guard():
+                return command(*args, **kwargs)
         except UsageError as exc:
             one_line = " ".join(str(exc).split())  # e.g. gmat-run's list of places searched
             if isinstance(exc, SweepDirWriteError) and out:
-                name = click.get_current_context().info_name
-                again = "compact" if name == "compact" else "resume"
+                again = "compact" if _command_name() == "compact" else "resume"
                 one_line += f"; once it is writable: gmat-sweep-dask {again} {out}"
             click.echo(f"gmat-sweep-dask: error: {one_line}", err=True)
             sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            hint = f"; resume with: gmat-sweep-dask resume {out}" if out else ""
-            click.echo(f"\ngmat-sweep-dask: interrupted, the manifest is intact{hint}", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            lines = [
+                f"gmat-sweep-dask: interrupted by {signal.Signals(signum).name}; "
+                "the manifest is intact and finished runs are kept"
+            ]
+            again = {"show": None, "compact": "compact"}.get(_command_name(), "resume")
+            if out and again:
+                lines.append(f"{again} with: gmat-sweep-dask {again} {out}")
+            end_of_bar = "\n" if click.get_text_stream("stderr").isatty() else ""
+            click.echo(end_of_bar + "\n".join(lines), err=True)
+            sys.exit(EXIT_SIGNALLED + signum)
 
     return wrapper
+
+
+def _command_name() -> str | None:
+    context = click.get_current_context(silent=True)
+    return context.info_name if context else None
 
 
 def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,7 +4,8 @@ Precedence: an explicit ``client``; else a ``scheduler`` address to join (option
 TLS); else a ``dask-jobqueue`` cluster described by a :class:`ClusterSpec` (SLURM, PBS,
 SGE, LSF), built from the usual ``jobqueue`` dask.config plus the spec's overrides; else
 the active default client (``distributed.Client()`` created earlier in the session); else
-a new ``LocalCluster`` on 127.0.0.1 with one single-threaded worker process per core. A
+a new ``LocalCluster`` on 127.0.0.1 with one single-threaded worker process per core
+(its workers leave SIGINT to the driver: :mod:`~.workersignals`). A
 cluster started here is closed when the sweep ends; a client the caller passed or created
 is never closed.
 """
@@ -105,6 +106,7 @@ def connect(
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.CRITICAL,
+            preload=["gmat_sweep_dask.execute.workersignals"],  # Ctrl-C is the driver's
         ) as cluster,
         Client(cluster) as local,
     ):

@@ -1,6 +1,8 @@
-"""Ctrl-C handling that never tears a manifest write.
+"""Ctrl-C (SIGINT) and SIGTERM handling that never tears a manifest write.
 
-While :func:`guard` is active, SIGINT raises ``KeyboardInterrupt`` at once, except inside
+SIGTERM is what a batch system sends a driver at its walltime or on ``scancel``; it stops
+a sweep exactly like Ctrl-C. While :func:`guard` is active either signal raises
+:class:`Interrupted` (a ``KeyboardInterrupt`` naming the signal) at once, except inside
 :meth:`Guard.critical` (a manifest append), where it is deferred to the section's end.
 """
 
@@ -12,20 +14,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The sweep was stopped by ``signum`` (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
 
 class Guard:
-    """Defers SIGINT out of critical sections."""
+    """Defers SIGINT and SIGTERM out of critical sections."""
 
     def __init__(self) -> None:
         self._critical = False
-        self._pending = False
+        self._pending: int | None = None
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """SIGINT handler: interrupt now, or after the current critical section."""
+        """Signal handler: interrupt now, or after the current critical section."""
         if self._critical:
-            self._pending = True
+            self._pending = signum
         else:
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
 
     @contextmanager
     def critical(self) -> Iterator[None]:
@@ -35,20 +47,22 @@ class Guard:
             yield
         finally:
             self._critical = False
-            if self._pending:
-                self._pending = False
-                raise KeyboardInterrupt
+            if self._pending is not None:
+                signum, self._pending = self._pending, None
+                raise Interrupted(signum)
 
 
 @contextmanager
 def guard() -> Iterator[Guard]:
-    """Install the deferring SIGINT handler (main thread only) for the body's duration."""
+    """Install the deferring handler of SIGINT and SIGTERM (main thread only) for the
+    body's duration; the previous handlers come back after it."""
     state = Guard()
     if threading.current_thread() is not threading.main_thread():
         yield state
         return
-    previous = signal.signal(signal.SIGINT, state.handle)
+    previous = {signum: signal.signal(signum, state.handle) for signum in SIGNALS}
     try:
         yield state
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

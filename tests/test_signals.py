@@ -1,0 +1,112 @@
+"""Ctrl-C and SIGTERM through the CLI: quiet, exit 130 / 143, resume to the same frame."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gmat_sweep_dask import Manifest, Sweep, open_sweep
+from gmat_sweep_dask.design import Grid
+from gmat_sweep_dask.design.grid_grammar import parse_axis
+
+GRID = "Sat.SMA=7000:7400:24"
+
+
+class Output:
+    """Lines a process writes (stdout and stderr together), each with when it was read."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[tuple[float, str]] = []
+        assert process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def after(self, moment: float) -> list[str]:
+        self._reader.join(30)
+        return [line for when, line in self.lines if when > moment and line.strip()]
+
+
+def wait_for_entries(manifest: Path, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if manifest.exists() and manifest.read_text().count('"run_id"') >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{manifest}: fewer than {count} entries after {timeout} s")
+
+
+@pytest.mark.parametrize(
+    ("sig", "whom", "code"),
+    [
+        (signal.SIGINT, "process group", 130),  # Ctrl-C in a terminal
+        (signal.SIGTERM, "driver", 143),  # SLURM at walltime, scancel
+    ],
+)
+def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_frame(
+    sig: signal.Signals, whom: str, code: int, client, tmp_path: Path
+) -> None:
+    from conftest import SCRIPTS
+
+    script = SCRIPTS / "leo.script"
+    out = tmp_path / "interrupted"
+    driver = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gmat_sweep_dask", "run", str(script)),
+            *("--grid", GRID, "--out", str(out), "--workers", "2"),
+        ],
+        env={**os.environ, "GMAT_STANDIN_DELAY": "0.2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell job has
+    )
+    output = Output(driver)
+    try:
+        wait_for_entries(out / "manifest.jsonl", 4)
+        sent = time.monotonic()
+        if whom == "process group":
+            os.killpg(driver.pid, sig)
+        else:
+            os.kill(driver.pid, sig)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    said = output.after(sent)
+    assert driver.returncode == code, said
+    assert 1 <= len(said) <= 3, said
+    assert said[-1].endswith(f"gmat-sweep-dask resume {out}"), said
+    assert not any("Traceback" in line or "Error" in line for line in said), said
+
+    partial = Manifest.load(out / "manifest.jsonl", full=True)
+    assert not partial.torn
+    done = {r: e["ended"] for r, e in partial.entries.items() if e["status"] == "ok"}
+    assert len(done) >= 4
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "2", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    final = Manifest.load(out / "manifest.jsonl", full=True)
+    assert final.status_counts() == {"ok": 24}
+    assert {r: final.entries[r]["ended"] for r in done} == done  # nothing finished was redone
+
+    clean = tmp_path / "clean"
+    _, values = parse_axis(GRID)
+    Sweep(script, Grid({"Sat.SMA": values}), clean).run(client, progress=False)
+    expected = open_sweep(clean).compute().sort_index(kind="stable")
+    pd.testing.assert_frame_equal(open_sweep(out).compute().sort_index(kind="stable"), expected)
