@@ -42,6 +42,8 @@ _EXPORTS = {
     "state_at": "gmat_sweep_dask.analysis.states",
     "dispersion": "gmat_sweep_dask.analysis.dispersion",
     "violation_probability": "gmat_sweep_dask.analysis.violation",
+    "sweep_diff": "gmat_sweep_dask.analysis.compare",
+    "fused_reports": "gmat_sweep_dask.analysis.fuse",
     "band_plot": "gmat_sweep_dask.analysis.plotting",
     "param_plot": "gmat_sweep_dask.analysis.plotting",
 }

@@ -165,3 +165,29 @@ def test_dispersion_report_statistics_ellipsoid_and_violation(tmp_path: Path) ->
     for key in ("wilson_95", "clopper_pearson_95"):
         low, high = (float(v) for v in values[key].split(","))
         assert low < p < high and high - low < 0.15
+
+
+def test_compare_sweeps_finds_the_changed_inclination(tmp_path: Path) -> None:
+    values = run_example("compare_sweeps.py", tmp_path / "compare")
+    assert values["runs_compared"] == "12"
+    assert values["rows_compared"] == values["rows_in_both"] == str(12 * 101)
+    assert values["status_changes"] == "0"
+    assert 0.5 < float(values["max_abs_z_diff_km"]) < 1.3  # 0.01 deg at ~7000 km: <= 1.22 km
+    identical, within_1km = int(values["rows_identical"]), int(values["rows_within_1km"])
+    assert identical < within_1km < 12 * 101
+    assert int(values["rows_within_custom"]) >= 12  # the first rows, before Z moves
+    assert values["per_run_rows"] == "12"
+    assert float(values["max_abs_min_altitude_diff_km"]) < 1e-6  # two-body: INC moves no altitude
+
+
+def test_fused_reports_exact_and_asof(tmp_path: Path) -> None:
+    values = run_example("fused_reports.py", tmp_path / "fused")
+    assert values["orbit_rows"] == values["fused_rows"] == values["asof_rows"] == str(6 * 51)
+    columns = values["fused_columns"].split(", ")
+    assert {"Orbit/Sat.Earth.Altitude", "Ground/Sat.Earth.Altitude", "Sat.X"} <= set(columns)
+    assert "Sat.Earth.Altitude" not in columns and columns[-3:] == ["status", "Sat.SMA", "Sat.ECC"]
+    assert values["altitudes_agree"] == "True"
+    assert values["eph_rows"] == str(6 * 26)
+    assert values["asof_matched"] == str(6 * 51) and values["asof_max_lag_s"] == "60"
+    assert float(values["same_epoch_max_x_gap_km"]) < 1e-6
+    assert values["tight_matched"] == values["eph_rows"]  # only rows on an ephemeris epoch
