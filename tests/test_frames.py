@@ -263,8 +263,11 @@ def test_projection_reads_only_the_used_columns(compacted: Path, monkeypatch) ->
     assert reads.groups == 8
 
 
-def test_loc_reads_only_the_row_groups_of_the_selected_runs(compacted: Path, monkeypatch) -> None:
-    frame = open_sweep(compacted)
+def test_loc_reads_only_the_partitions_of_the_selected_runs(compacted: Path, monkeypatch) -> None:
+    manifest = Manifest.load(compacted / "manifest.jsonl")
+    grid = Grid({"Sat.SMA": list(np.arange(40.0) * 10)})
+    frame = fr.open_frame(manifest, grid, partition_rows=50)  # one row group per partition
+    assert frame.npartitions == 8 and frame.divisions == (0, 5, 10, 15, 20, 25, 30, 35, 39)
     everything = frame.compute()
     reads = Reads(monkeypatch)
     one = frame.loc[12].compute(scheduler="sync")
@@ -277,7 +280,7 @@ def test_loc_reads_only_the_row_groups_of_the_selected_runs(compacted: Path, mon
     pd.testing.assert_frame_equal(picked, everything.loc[[3, 31]])
     assert sorted(g for _, groups, _ in reads.calls for g in groups) == [0, 6]
     reads.calls.clear()
-    window = frame.loc[9:11, ["Sat.X"]].compute(scheduler="sync")
+    window = frame.loc[9:11][["Sat.X"]].compute(scheduler="sync")  # dask projects this form
     pd.testing.assert_frame_equal(window, everything.loc[9:11, ["Sat.X"]])
     assert sorted(g for _, groups, _ in reads.calls for g in groups) == [1, 2]
     assert {c for _, _, cols in reads.calls for c in cols} == {"run_id", "time", "Sat.X"}

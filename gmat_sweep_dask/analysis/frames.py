@@ -9,31 +9,22 @@ recorded when asked for) is one row with a missing key and its status, never abs
 
 Opening reads the manifest and each referenced file's footer; the schema is their union
 (``datafiles.unify``: a column a file lacks is null there, int and float unify to float64,
-other conflicts to string). Partitions hold whole runs and are cut at row-group starts;
-each reads only its row groups and the projected columns, and ``frame.loc[...]`` by
-``run_id`` (element, list or slice) narrows the reads to the row groups of those runs.
+other conflicts to string). The frame is ``dask.dataframe.from_map`` over the partitions,
+with public dask behaviour only: partitions hold whole runs and are cut at row-group
+starts; each reads only its row groups and the columns dask projects (the reader takes
+``columns=``); ``frame.loc[...]`` by ``run_id`` (element, list or slice) reads only the
+partitions whose divisions hold those runs. Dask projects ``frame[cols].loc[rows]`` and
+``frame.loc[rows][cols]``, but not ``frame.loc[rows, cols]``, which reads every column.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
 
 import dask.dataframe as dd
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-try:
-    from dask.dataframe.dask_expr import new_collection
-    from dask.dataframe.dask_expr._indexing import LocElement, LocEmpty, LocList, LocSlice
-    from dask.dataframe.dask_expr.io.io import FromMapProjectable
-except ImportError:  # pragma: no cover - dask < 2025.1 ships dask-expr separately
-    from dask_expr import new_collection
-    from dask_expr._indexing import LocElement, LocEmpty, LocList, LocSlice
-    from dask_expr.io.io import FromMapProjectable
 
 from gmat_sweep_dask.analysis.partitions import (
     MISSING,
@@ -99,15 +90,11 @@ def open_frame(
     }
     files = _survey(sweep_dir, sorted(paths))
     limits = (partition_rows, max_partition_rows, max_partition_runs)
-    plan = Plan(files, _partition(manifest, keys, files, include_missing, limits))
+    specs = _partition(manifest, keys, files, include_missing, limits)
+    specs = specs or [PartitionSpec(0, 1, (), ())]
     reader = PartitionReader(str(sweep_dir), design, kind, files)
-    specs = plan.specs or [PartitionSpec(0, 1, (), ())]
     label = f"gmat-{chosen[0] if len(chosen) == 1 else kind}"
-    # the operands in the order dask's own from_map passes them, then the plan
-    expr = SweepRead(
-        reader, [specs], None, [], {}, False, reader.meta, False, divisions(specs), label, plan=plan
-    )
-    return new_collection(expr)
+    return dd.from_map(reader, specs, meta=reader.meta, divisions=divisions(specs), label=label)
 
 
 def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
@@ -204,97 +191,22 @@ def _partition(
     return specs
 
 
-def source(frame: dd.DataFrame | dd.Series) -> tuple[PartitionReader, Plan]:
-    """The reader and plan of the sweep output a frame, or anything derived from it, reads.
+def source(frame: dd.DataFrame | dd.Series) -> PartitionReader:
+    """The reader of the sweep output a frame, or anything derived from it, reads.
+
+    Found by walking the frame's expression graph (``frame.expr.walk()``) for the
+    ``from_map`` that calls a :class:`PartitionReader`.
 
     Raises:
         UsageError: ``frame`` does not read a sweep output (it was not opened by us).
     """
     for expr in frame.expr.walk():
-        if isinstance(expr, SweepRead):
-            return expr.operand("func"), expr.operand("plan")
+        for operand in expr.operands:
+            if isinstance(operand, PartitionReader):
+                return operand
     raise UsageError("not a gmat-sweep-dask frame: open it with open_sweep() or sweep()")
 
 
 def divisions(specs: list[PartitionSpec]) -> tuple[int, ...]:
     """Divisions of a frame whose partitions are ``specs`` (first run of each, last run)."""
     return (*(s.start for s in specs), specs[-1].stop - 1)
-
-
-class Plan:
-    """The partitions of a frame plus what is needed to narrow them to some runs."""
-
-    def __init__(self, files: dict[str, FileInfo], specs: list[PartitionSpec]) -> None:
-        self.files = files
-        self.specs = specs
-        self.meta = outputs.merge_meta([info.meta for info in files.values()])
-        self._token = uuid.uuid4().hex
-
-    def __dask_tokenize__(self) -> str:
-        return self._token
-
-    def narrow(
-        self, specs: list[PartitionSpec], lo: int, hi: int, keep: Callable[[np.ndarray], Any]
-    ) -> list[PartitionSpec]:
-        """``specs`` reduced to the runs in ``lo..hi`` that ``keep`` (a mask function) keeps."""
-        narrowed = []
-        for spec in specs:
-            if spec.stop <= lo or spec.start > hi:
-                continue
-            ids = {}
-            for path, run_ids, _ in spec.files:
-                array = np.asarray(run_ids, dtype=np.int64)
-                kept = array[keep(array)]
-                if len(kept):
-                    ids[path] = kept.tolist()
-            marks = [m for m in spec.markers if keep(np.array([m[0]]))[0]]
-            present = [i for run_ids in ids.values() for i in run_ids] + [m[0] for m in marks]
-            if present:
-                narrowed.append(_spec(min(present), max(present) + 1, ids, marks, self.files))
-        return narrowed
-
-
-class SweepRead(FromMapProjectable):
-    """``from_map`` IO of a sweep output that also absorbs ``loc`` selections by ``run_id``."""
-
-    _parameters: ClassVar[list[str]] = [*FromMapProjectable._parameters, "plan"]
-    _defaults: ClassVar[dict[str, Any]] = {**FromMapProjectable._defaults, "plan": None}
-
-    def _simplify_up(self, parent: Any, dependents: Any) -> Any:
-        selection = _selection(parent) if _is_loc(parent) else None
-        if selection is None or self._filtered:
-            return super()._simplify_up(parent, dependents)
-        current = self.operand("iterables")[0]
-        specs = self.operand("plan").narrow(current, *selection)
-        if not specs or specs == current:
-            return super()._simplify_up(parent, dependents)
-        changes: dict[str, Any] = {"iterables": [specs], "user_divisions": divisions(specs)}
-        picked = parent.operand("cindexer")
-        picked = [picked] if isinstance(picked, str) else picked
-        if isinstance(picked, list) and set(picked) <= set(self.columns):
-            changes["columns"] = [c for c in self.columns if c in picked]
-        return type(parent)(self.substitute_parameters(changes), *parent.operands[1:])
-
-
-def _is_loc(expr: Any) -> bool:
-    return isinstance(expr, LocElement | LocList | LocSlice) and not isinstance(expr, LocEmpty)
-
-
-def _selection(loc: Any) -> tuple[int, int, Callable[[np.ndarray], Any]] | None:
-    """The run ids a ``loc`` selects, as (lowest, highest, mask function); None if unclear."""
-    index = loc.operand("iindexer")
-    big = np.iinfo(np.int64).max
-    try:
-        if isinstance(loc, LocSlice):
-            lo = -1 if index.start is None else int(index.start)
-            hi = big if index.stop is None else int(index.stop)
-            return lo, hi, lambda a: (a >= lo) & (a <= hi)
-        if isinstance(loc, LocElement):
-            one = int(index)
-            return (one, one, lambda a: a == one) if one == index else None
-        wanted = np.unique(np.asarray(index, dtype=np.int64))
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if not len(wanted):
-        return None
-    return int(wanted[0]), int(wanted[-1]), lambda a: np.isin(a, wanted)

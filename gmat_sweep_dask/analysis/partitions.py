@@ -41,6 +41,12 @@ class PartitionSpec:
     files: tuple[FileRead, ...]
     markers: tuple[tuple[int, str], ...]
 
+    def __dask_tokenize__(self) -> tuple:
+        """Unique among the partitions of one frame (whose reader's token is unique), and
+        cheap: dask tokenizes every partition each time it rebuilds the frame's read."""
+        reads = tuple((path, len(ids), groups) for path, ids, groups in self.files)
+        return (self.start, self.stop, reads, len(self.markers))
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -55,8 +61,11 @@ class FileInfo:
 class PartitionReader:
     """Reads one :class:`PartitionSpec` into a pandas frame matching :attr:`meta`.
 
-    Its ``columns=`` argument lets dask push column projection down to the Parquet read.
-    Only the row groups listed in the spec are read (``ParquetFile.read_row_groups``).
+    Its ``columns=`` argument lets dask push column projection down to the Parquet read
+    (``dask.dataframe.from_map`` does so for a function taking ``columns=``). Only the row
+    groups listed in the spec are read (``ParquetFile.read_row_groups``). ``file_meta`` is
+    the files' gmat-sweep-dask metadata merged by ``datafiles.merge_meta``: the time
+    column's source and scale, the other epoch columns' scales.
     """
 
     def __init__(
@@ -69,6 +78,7 @@ class PartitionReader:
         key_type = pa.timestamp("ns") if self.key == "time" else pa.int64()
         leading = (pa.field("run_id", pa.int64()), pa.field(self.key, key_type))
         self.schema = outputs.unify((info.schema for info in files.values()), leading)
+        self.file_meta = outputs.merge_meta([info.meta for info in files.values()])
         renamed = f"{kind}_status"
         self.renames = {STATUS: renamed} if STATUS in self.schema.names else {}
         self.sort_keys = ["run_id", SOLVER, self.key] if kind == SOLVER else ["run_id", self.key]

@@ -107,7 +107,7 @@ def _time_scale(bands: dd.DataFrame | pd.DataFrame) -> str | None:
     if not isinstance(bands, dd.DataFrame):
         return None
     try:
-        return frames.source(bands)[1].meta.get("time_scale")
+        return frames.source(bands).file_meta.get("time_scale")
     except UsageError:
         return None
 

@@ -30,7 +30,7 @@ _EXPECTED = (
 
 def reader(frame: dd.DataFrame | dd.Series) -> partitions.PartitionReader:
     """The reader of the sweep output ``frame`` (or anything derived from it) reads."""
-    return frames.source(frame)[0]
+    return frames.source(frame)
 
 
 def param_columns(frame: dd.DataFrame) -> list[str]:

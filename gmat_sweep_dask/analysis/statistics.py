@@ -47,7 +47,7 @@ def epoch_info(
     """
     if not isinstance(source, dd.DataFrame | dd.Series):
         source = frames.open_sweep(source, report, kind=kind)
-    meta = frames.source(source)[1].meta
+    meta = frames.source(source).file_meta
     return {
         "time_source": meta.get("time_source"),
         "time_scale": meta.get("time_scale"),
@@ -80,7 +80,7 @@ def per_run(
     Raises:
         UsageError: an unknown ``how`` or column.
     """
-    reader, _ = frames.source(frame)
+    reader = frames.source(frame)
     params = [c for c in reader.params.values() if c in frame.columns]
     chosen = list(columns) if columns is not None else _numeric(frame, reader)
     _check(frame, chosen, how, PER_RUN)
