@@ -279,3 +279,79 @@ def test_an_unreadable_manifest_is_refused_by_every_command_and_left_as_it_was(
         assert result.returncode == 2, (args, result.stderr)
         one_line_error(result, needle)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["run", "--bogus"], ["--bogus"]),
+        (["run"], ["SCRIPT"]),
+        (["resume"], ["SWEEP_DIR"]),
+        (["no-such-command"], ["no-such-command"]),
+        (["run", "{script}", "--grid", "Sat.SMA=7000", "--out", "o", "--workers", "0"], ["0"]),
+        (["show", "{tmp}", "--failed=yes"], ["--failed"]),
+    ],
+)
+def test_usage_errors_are_one_line_with_where_to_find_help(
+    args: list[str], needles: list[str], example_script: Path, tmp_path: Path
+) -> None:
+    args = [a.format(script=example_script, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    one_line_error(result, *needles, "--help")
+
+
+def test_a_usage_error_of_the_installed_command_is_one_line_and_exit_2() -> None:
+    result = cli("run", "--bogus")
+    assert result.returncode == 2
+    one_line_error(result, "--bogus", "run --help")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{script}", "--grid", "Sat.SMA=7000", "--out", "~{user}/x"],
+        [
+            "monte-carlo",
+            "{script}",
+            "--perturb",
+            "Sat.SMA=normal:0:1",
+            "--n",
+            "2",
+            "--out",
+            "~{user}/x",
+        ],
+        ["run", "~{user}/leo.script", "--grid", "Sat.SMA=7000", "--out", "o"],
+        ["resume", "~{user}/x"],
+        ["show", "~{user}/x"],
+        ["compact", "~{user}/x"],
+    ],
+)
+def test_a_path_of_an_unknown_user_is_one_line(
+    args: list[str], example_script: Path, tmp_path: Path
+) -> None:
+    user = "no-such-user-gmat-sweep-dask"
+    args = [a.format(script=example_script, user=user) for a in args]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    one_line_error(result, f"~{user}")
+    assert not (Path.cwd() / "o").exists()
+
+
+def test_more_local_workers_than_the_machine_can_start_are_refused_before_any_start(
+    example_script: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "w"
+    result = cli(
+        "run",
+        str(example_script),
+        "--grid",
+        "Sat.SMA=7000",
+        "--out",
+        str(out),
+        "--workers",
+        "1000000",
+    )
+    assert result.returncode == 2
+    one_line_error(result, "--workers 1000000", "at most")
+    assert "LocalCluster" not in result.stderr and not out.exists()

@@ -9,6 +9,7 @@ Heavy imports happen inside the commands so ``--help`` is fast.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -23,6 +24,43 @@ EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
 EXIT_SIGNALLED = 128
 """Plus the signal number: 130 for SIGINT, 143 for SIGTERM (the shell's convention)."""
+
+
+class UserPath(click.Path):
+    """A ``click.Path`` that expands a leading ``~`` or ``~user`` itself (a quoted one, or
+    one the shell left alone); one that cannot be expanded is a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("~"):
+            try:
+                value = os.fspath(Path(value).expanduser())
+            except RuntimeError:  # no such user, or no home directory to expand to
+                head = value.split("/", 1)[0]
+                self.fail(f"{value!r}: cannot expand {head!r}: no such user or home", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Main(click.Group):
+    """The command group. A usage error (unknown option, missing argument, bad value) is
+    one line on stderr naming where the help is, and exit code 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "gmat-sweep-dask"
+            message = " ".join(exc.format_message().split())
+            click.echo(f"gmat-sweep-dask: error: {message} (see '{where} --help')", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(0)
 
 
 def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,7 +118,8 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            help="Worker processes of a local cluster (default: one per core).",
+            help="Worker processes of a local cluster (default: one per core; at most 8 per "
+            "core and one per 256 MiB of available memory).",
         ),
         click.option(
             "--jobs", type=click.IntRange(min=1), help="Batch jobs to submit (default 1)."
@@ -99,17 +138,17 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--tls-ca-file",
-            type=click.Path(exists=True, dir_okay=False),
+            type=UserPath(exists=True, dir_okay=False),
             help="CA certificate of a TLS-secured --scheduler.",
         ),
         click.option(
             "--tls-cert",
-            type=click.Path(exists=True, dir_okay=False),
+            type=UserPath(exists=True, dir_okay=False),
             help="Client certificate (PEM) for TLS.",
         ),
         click.option(
             "--tls-key",
-            type=click.Path(exists=True, dir_okay=False),
+            type=UserPath(exists=True, dir_okay=False),
             help="Client private key (PEM) for TLS, if not inside --tls-cert.",
         ),
         click.option(
@@ -127,7 +166,7 @@ def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the cluster options from a command's kwargs; return Sweep.run() arguments."""
     from gmat_sweep_dask.errors import SpecError
-    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec
+    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, check_local_workers
 
     adapt = kwargs.pop("adapt")
     bounds = None
@@ -148,6 +187,9 @@ def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
         account=kwargs.pop("account"),
         job_extra=kwargs.pop("job_extra"),
     )
+    scheduler = kwargs.pop("scheduler")
+    if spec.kind == "local" and spec.workers is not None and scheduler is None:
+        check_local_workers(spec.workers)
     ca, cert, key = kwargs.pop("tls_ca_file"), kwargs.pop("tls_cert"), kwargs.pop("tls_key")
     tls = None
     if ca or cert or key:
@@ -158,7 +200,7 @@ def _cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
         tls = TLS(ca, cert, key)
     quiet = kwargs.pop("quiet")
     return {
-        "scheduler": kwargs.pop("scheduler"),
+        "scheduler": scheduler,
         "cluster": spec,
         "tls": tls,
         "progress": not quiet,
@@ -191,14 +233,14 @@ def _sweep_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {name: kwargs.pop(name) for name in ("keep_raw", "timeout", "isolate")}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gmat-sweep-dask")
 def main() -> None:
     """Run GMAT parameter sweeps as Dask graphs, record them durably, analyse them lazily."""
 
 
 @main.command()
-@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @click.option(
     "--grid",
     "grid_tokens",
@@ -209,10 +251,10 @@ def main() -> None:
 )
 @click.option(
     "--samples",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=UserPath(exists=True, dir_okay=False, path_type=Path),
     help="A .csv or .parquet table: one row per run, one column per field.",
 )
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Sweep directory.")
+@click.option("--out", required=True, type=UserPath(path_type=Path), help="Sweep directory.")
 @_run_options
 @_cluster_options
 @_handle_errors
@@ -248,10 +290,10 @@ def run(
 
 
 @main.command()
-@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.argument("sweep_dir", type=UserPath(path_type=Path))
 @click.option(
     "--script",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=UserPath(dir_okay=False, path_type=Path),
     help="Run this copy of the script instead of the recorded path.",
 )
 @click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
@@ -280,7 +322,7 @@ def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **opt
 
 
 @main.command()
-@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.argument("sweep_dir", type=UserPath(path_type=Path))
 @click.option("--failed", is_flag=True, help="List failed runs with their error summaries.")
 @_handle_errors
 def show(sweep_dir: Path, failed: bool) -> None:
@@ -299,7 +341,7 @@ def show(sweep_dir: Path, failed: bool) -> None:
 
 
 @main.command(name="compact")
-@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.argument("sweep_dir", type=UserPath(path_type=Path))
 @_handle_errors
 def compact_command(sweep_dir: Path) -> None:
     """Merge SWEEP_DIR's small batch files into few large sorted Parquet files.

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gmat_sweep_dask.cli import (
+    UserPath,
     _cluster_choice,
     _cluster_options,
     _finish,
@@ -36,7 +37,7 @@ def _design_options(command: Any) -> Any:
                 help="Seed (default: generated and recorded in the manifest).",
             ),
             click.option(
-                "--out", required=True, type=click.Path(path_type=Path), help="Sweep directory."
+                "--out", required=True, type=UserPath(path_type=Path), help="Sweep directory."
             ),
         ]
     ):
@@ -65,7 +66,7 @@ def _stochastic(
 
 
 @click.command(name="monte-carlo")
-@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @_design_options
 @_run_options
 @_cluster_options
@@ -85,7 +86,7 @@ def monte_carlo_command(
 
 
 @click.command(name="lhs")
-@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @_design_options
 @_run_options
 @_cluster_options
@@ -104,7 +105,7 @@ def lhs_command(
 
 
 @click.command(name="extend")
-@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.argument("sweep_dir", type=UserPath(path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Runs to add.")
 @click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
 @_run_options

@@ -25,6 +25,13 @@ from distributed import Client, LocalCluster
 from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
 
+WORKERS_PER_CORE = 8
+"""Local worker processes per usable core at most: GMAT runs are CPU-bound, so more only
+queue for the cores while holding memory."""
+WORKER_MEMORY = 256 * 2**20
+"""Memory a local worker process and its GMAT engine process need at least (about 250 MB
+measured with the stand-in engine; a real GMAT engine needs more)."""
+
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
 _ACCOUNT_NAMES = {"sge": "project", "lsf": "project"}
 
@@ -97,6 +104,8 @@ def connect(
     if active is not None:
         yield active
         return
+    if spec.workers is not None:
+        check_local_workers(spec.workers)
     n_workers = spec.workers or os.cpu_count() or 1
     with (
         LocalCluster(
@@ -112,6 +121,38 @@ def connect(
     ):
         _announce(announce, f"LocalCluster with {n_workers} workers", local)
         yield local
+
+
+def local_worker_limit() -> tuple[int, str]:
+    """The most local worker processes this machine can run, and why: WORKERS_PER_CORE
+    per usable core, and WORKER_MEMORY of the memory available now for each."""
+    import psutil
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no CPU affinity on this platform
+        cores = os.cpu_count() or 1
+    available = psutil.virtual_memory().available
+    limit = max(1, min(WORKERS_PER_CORE * cores, available // WORKER_MEMORY))
+    why = (
+        f"{WORKERS_PER_CORE} per usable core ({cores}) and {WORKER_MEMORY >> 20} MiB each of "
+        f"the {available / 2**30:.1f} GiB of memory available"
+    )
+    return limit, why
+
+
+def check_local_workers(workers: int) -> None:
+    """Refuse, before anything starts, more local workers than this machine can run.
+
+    Raises:
+        UsageError: ``workers`` is above :func:`local_worker_limit`.
+    """
+    limit, why = local_worker_limit()
+    if workers > limit:
+        raise UsageError(
+            f"--workers {workers}: more local workers than this machine can run; "
+            f"at most {limit} here ({why})"
+        )
 
 
 @contextmanager
