@@ -34,7 +34,7 @@ _EXPORTS = {
     "MonteCarlo": "gmat_sweep_dask.design",
     "LatinHypercube": "gmat_sweep_dask.design",
     "per_run": "gmat_sweep_dask.analysis.statistics",
-    "bands": "gmat_sweep_dask.analysis.statistics",
+    "bands": "gmat_sweep_dask.analysis.bands",
     "convergence": "gmat_sweep_dask.analysis.statistics",
     "runs_table": "gmat_sweep_dask.analysis.statistics",
     "epoch_info": "gmat_sweep_dask.analysis.statistics",

@@ -57,7 +57,7 @@ def band_plot(
     *,
     time_scale: str | None = None,
 ) -> Any:
-    """Median line and shaded quantile bands of ``column`` from :func:`summaries.bands`.
+    """Median line and shaded quantile bands of ``column`` from :func:`~.bands.bands`.
 
     The outermost quantile pair is shaded lightly, inner pairs darker; the middle quantile
     (or the mean when there are only pairs) is drawn as a line. Only the ``column:*``
