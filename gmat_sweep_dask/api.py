@@ -17,12 +17,23 @@ from gmat_sweep_dask.design import (
     Grid,
     LatinHypercube,
     MonteCarlo,
+    Morris,
     Samples,
+    Sobol,
 )
 from gmat_sweep_dask.errors import SpecError
 from gmat_sweep_dask.execute.sweep import Sweep
 
-__all__ = ["extend", "latin_hypercube", "monte_carlo", "monte_carlo_extend", "open_sweep", "sweep"]
+__all__ = [
+    "extend",
+    "latin_hypercube",
+    "monte_carlo",
+    "monte_carlo_extend",
+    "morris",
+    "open_sweep",
+    "sobol",
+    "sweep",
+]
 
 
 @options.document("keep-raw", "timeout", "isolate", "retries")
@@ -115,6 +126,50 @@ def latin_hypercube(
     return _run(LatinHypercube(perturb, n, seed), script, out, client, report, options)
 
 
+def sobol(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    second_order: bool = True,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Run a Sobol sensitivity design: ``n`` base samples of Saltelli's scheme.
+
+    That is ``n * (2 D + 2)`` runs for ``D`` fields (``n * (D + 2)`` with
+    ``second_order=False``); ``n`` a power of two keeps the Sobol' sequence balanced.
+    ``perturb``, ``seed``, the options and the returned frame are those of
+    :func:`monte_carlo`; :func:`~gmat_sweep_dask.sensitivity` then gives the indices of
+    any per-run metric, and :func:`extend` adds base samples (see
+    :class:`~gmat_sweep_dask.design.Sobol`).
+    """
+    design = Sobol(perturb, n, seed, second_order=second_order)
+    return _run(design, script, out, client, report, options)
+
+
+def morris(
+    script: str | Path,
+    *,
+    n: int,
+    perturb: Mapping[str, Any],
+    out: str | Path,
+    seed: int | None = None,
+    levels: int = 4,
+    client: Client | None = None,
+    report: str | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """Run a Morris screening design: ``n`` trajectories of ``D + 1`` runs on a grid of
+    ``levels`` values per field (even). Otherwise as :func:`sobol`; see
+    :class:`~gmat_sweep_dask.design.Morris`."""
+    design = Morris(perturb, n, seed, levels=levels)
+    return _run(design, script, out, client, report, options)
+
+
 def extend(
     out: str | Path,
     *,
@@ -130,7 +185,8 @@ def extend(
     """Grow the Monte Carlo sweep in ``out`` by ``n`` runs, in place.
 
     Runs ``0..old_n-1`` are untouched; the new runs are exactly those a fresh sweep of
-    ``old_n + n`` runs with the same seed would have drawn. Failed or missing earlier
+    ``old_n + n`` runs with the same seed would have drawn. For a Sobol or Morris sweep
+    ``n`` counts base samples or trajectories, as their own ``n`` does. Failed or missing earlier
     runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
     ones. Raises SpecError for a design that cannot grow.
     """

@@ -10,9 +10,12 @@ from gmat_sweep_dask.design.base import Design
 from gmat_sweep_dask.design.grid import Grid
 from gmat_sweep_dask.design.montecarlo import LatinHypercube, MonteCarlo
 from gmat_sweep_dask.design.samples import Samples
+from gmat_sweep_dask.design.sensitivity import Morris, Sobol
 from gmat_sweep_dask.errors import SweepDirError
 
-_KINDS: dict[str, Any] = {kind.kind: kind for kind in (Grid, Samples, MonteCarlo, LatinHypercube)}
+_KINDS: dict[str, Any] = {
+    kind.kind: kind for kind in (Grid, Samples, MonteCarlo, LatinHypercube, Sobol, Morris)
+}
 
 
 def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
@@ -23,4 +26,13 @@ def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
     return _KINDS[kind].from_header(header, sweep_dir)
 
 
-__all__ = ["Design", "Grid", "LatinHypercube", "MonteCarlo", "Samples", "design_from_header"]
+__all__ = [
+    "Design",
+    "Grid",
+    "LatinHypercube",
+    "MonteCarlo",
+    "Morris",
+    "Samples",
+    "Sobol",
+    "design_from_header",
+]

@@ -85,7 +85,11 @@ class MonteCarlo(Design):
         return random.uniforms(self._seed, name, ids)
 
     def _values(self, name: str, dist: Dist, ids: np.ndarray) -> np.ndarray:
-        values = dist.ppf(self._uniforms(name, ids)).astype(np.float64)
+        return self._scaled(name, dist, self._uniforms(name, ids))
+
+    def _scaled(self, name: str, dist: Dist, u: np.ndarray) -> np.ndarray:
+        """Field values at probabilities ``u`` of its distribution (offsets applied)."""
+        values = dist.ppf(u).astype(np.float64)
         if dist.offset:
             if name not in self.nominal:
                 raise SpecError(f"perturb {name}: its nominal value is not known yet")
