@@ -18,8 +18,8 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask.analysis import partitions
-from gmat_sweep_dask.analysis.states import param_columns, reader
+from gmat_sweep_dask.analysis import frames, partitions
+from gmat_sweep_dask.analysis.states import param_columns
 from gmat_sweep_dask.errors import UsageError
 
 Tolerance = Callable[[str, pd.Series, pd.Series], Any]
@@ -62,7 +62,7 @@ def sweep_diff(
     """
     chosen = _columns(a, b, columns)
     if keys is None:
-        keys = [k for k in reader(a).sort_keys[1:] if k in a.columns and k in b.columns]
+        keys = [k for k in frames.source(a).sort_keys[1:] if k in a.columns and k in b.columns]
     missing = [k for k in keys if k not in a.columns or k not in b.columns]
     if missing or set(keys) & set(chosen):
         raise UsageError(f"keys {list(keys)}: each must be a column of both frames, not compared")
@@ -87,7 +87,7 @@ def _columns(a: dd.DataFrame, b: dd.DataFrame, columns: Sequence[str] | None) ->
     skip = {partitions.STATUS, *param_columns(a), *param_columns(b)}
     if columns is None:
         chosen = [c for c in a.columns if c in b.columns and c not in skip and _numeric(a[c].dtype)]
-        chosen = [c for c in chosen if _numeric(b[c].dtype) and c not in reader(a).sort_keys]
+        chosen = [c for c in chosen if _numeric(b[c].dtype) and c not in frames.source(a).sort_keys]
     else:
         chosen = list(dict.fromkeys(columns))
     bad = [

@@ -16,9 +16,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask.analysis import partitions
-from gmat_sweep_dask.analysis.frames import open_sweep
-from gmat_sweep_dask.analysis.states import reader
+from gmat_sweep_dask.analysis import frames, partitions
 from gmat_sweep_dask.analysis.statistics import per_run
 from gmat_sweep_dask.design import Morris, Sobol
 from gmat_sweep_dask.errors import UsageError
@@ -65,8 +63,8 @@ def sensitivity(
     """
     if not 0 < conf_level < 1 or isinstance(resamples, bool) or resamples < 1:
         raise UsageError(f"conf_level={conf_level!r} must be in (0, 1), resamples >= 1")
-    frame = open_sweep(source) if isinstance(source, str | Path) else source
-    design = reader(frame).design
+    frame = frames.open_sweep(source) if isinstance(source, str | Path) else source
+    design = frames.source(frame).design
     if not isinstance(design, Sobol | Morris):
         raise UsageError(
             f"sensitivity needs a Sobol or Morris sweep; this one is a {design.kind} sweep "

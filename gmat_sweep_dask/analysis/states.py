@@ -28,14 +28,9 @@ _EXPECTED = (
 )
 
 
-def reader(frame: dd.DataFrame | dd.Series) -> partitions.PartitionReader:
-    """The reader of the sweep output ``frame`` (or anything derived from it) reads."""
-    return frames.source(frame)
-
-
 def param_columns(frame: dd.DataFrame) -> list[str]:
     """The swept-parameter columns of a sweep frame (or a frame derived from one)."""
-    return [c for c in reader(frame).params.values() if c in frame.columns]
+    return [c for c in frames.source(frame).params.values() if c in frame.columns]
 
 
 def state_at(
