@@ -390,12 +390,9 @@ def _finish(result: Any, verbose: bool) -> None:
 
 
 def _register_stochastic() -> None:
-    from gmat_sweep_dask.cli.sensitivity import morris_command, sensitivity_command, sobol_command
-    from gmat_sweep_dask.cli.stochastic import extend_command, lhs_command, monte_carlo_command
+    from gmat_sweep_dask.cli.stochastic import COMMANDS
 
-    for command in (monte_carlo_command, lhs_command, extend_command):
-        main.add_command(command)
-    for command in (sobol_command, morris_command, sensitivity_command):
+    for command in COMMANDS:
         main.add_command(command)
 
 
