@@ -1,8 +1,16 @@
-"""Shared fixtures: the GMAT stand-in engine, one LocalCluster per session, scripts.
+"""Shared fixtures: the GMAT engines, one LocalCluster per engine per session, scripts.
 
-Every test runs GMAT through the real gmat-run code path against the stand-in engine in
-``tests/gmat_standin/root`` (a GMAT_ROOT layout with a stand-in ``gmatpy``). Tests marked
-``gmat`` also run against a real GMAT when ``GMAT_ROOT`` points at one.
+Every test runs GMAT through the real gmat-run code path. The default engine is the
+stand-in in ``tests/gmat_standin/root`` (a GMAT_ROOT layout with a stand-in ``gmatpy``);
+this process and every worker it starts get ``GMAT_ROOT`` pointing at it.
+
+The real engine is a GMAT R2026a built by ``tests/gmat_real/build.sh``; ``tests/run.sh``
+builds it (or reuses its cache) and names its GMAT_ROOT in ``GMAT_SWEEP_DASK_REAL_GMAT_ROOT``.
+Tests of the ``real_gmat`` tier use it through :func:`real_gmat_root` / :func:`real_client`
+(a LocalCluster whose workers get ``GMAT_ROOT=<real root>``); ``gmat``-marked tests run on
+both engines through :func:`engine_client`. Without a real engine the tier skips, with the
+reason ``tests/run.sh`` recorded in ``GMAT_SWEEP_DASK_REAL_GMAT_SKIP``; a build that
+``tests/run.sh`` saw fail (``GMAT_SWEEP_DASK_REAL_GMAT_ERROR``) fails the tier instead.
 """
 
 from __future__ import annotations
@@ -23,12 +31,37 @@ from gmat_standin import ROOT as STANDIN_ROOT  # noqa: E402
 REPO = TESTS.parent
 EXAMPLE = REPO / "examples" / "leo.script"
 SCRIPTS = TESTS / "gmat_standin" / "scripts"
-_USER_GMAT_ROOT = os.environ.get("GMAT_ROOT")
-REAL_GMAT_ROOT = (
-    _USER_GMAT_ROOT
-    if _USER_GMAT_ROOT and Path(_USER_GMAT_ROOT).resolve() != STANDIN_ROOT.resolve()
-    else None
-)
+REAL_GMAT_DIR = TESTS / "gmat_real"
+REAL_SCRIPTS = REAL_GMAT_DIR / "scripts"
+REAL_ROOT_ENV = "GMAT_SWEEP_DASK_REAL_GMAT_ROOT"
+REAL_SKIP_ENV = "GMAT_SWEEP_DASK_REAL_GMAT_SKIP"
+REAL_ERROR_ENV = "GMAT_SWEEP_DASK_REAL_GMAT_ERROR"
+REAL_TIER = "real_gmat"
+
+
+def _real_root_or_reason() -> tuple[Path | None, str]:
+    """The real GMAT_ROOT to test against, or None and why there is none."""
+    if os.environ.get(REAL_ERROR_ENV):
+        return None, os.environ[REAL_ERROR_ENV]
+    root = os.environ.get(REAL_ROOT_ENV)
+    if not root:
+        reason = os.environ.get(REAL_SKIP_ENV) or (
+            f"no real GMAT: {REAL_ROOT_ENV} is unset (tests/run.sh builds one with "
+            "tests/gmat_real/build.sh and sets it)"
+        )
+        return None, reason
+    path = Path(root)
+    if not (path / "bin" / "gmatpy").is_dir() or path.resolve() == STANDIN_ROOT.resolve():
+        return None, f"{REAL_ROOT_ENV}={root} is not a real GMAT_ROOT (no bin/gmatpy)"
+    return path, ""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the real-engine half of ``engine_client`` / ``engine_root`` tests in the real tier."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "real" in (params.get("engine_client"), params.get("engine_root")):
+            item.add_marker(REAL_TIER)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,18 +103,40 @@ def client(standin_environment: Path) -> Iterator[object]:
     cluster.close()
 
 
-@pytest.fixture(scope="session", params=["standin", "real"])
-def engine_client(request: pytest.FixtureRequest, client: object) -> Iterator[object]:
-    """The stand-in cluster, then (if GMAT_ROOT named a real GMAT) one on real GMAT."""
-    if request.param == "standin":
-        yield client
-        return
-    if REAL_GMAT_ROOT is None:
-        pytest.skip("no real GMAT: set GMAT_ROOT to a GMAT install to run this against it")
-    cluster, real_client = _local_cluster({"GMAT_ROOT": REAL_GMAT_ROOT})
-    yield real_client
-    real_client.close()
+@pytest.fixture(scope="session")
+def real_gmat_root() -> Path:
+    """The real GMAT R2026a GMAT_ROOT; skips (or fails, see the module doc) without one."""
+    root, reason = _real_root_or_reason()
+    if root is None:
+        if os.environ.get(REAL_ERROR_ENV):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_client(real_gmat_root: Path, standin_environment: Path) -> Iterator[object]:
+    """A 2-worker LocalCluster on the real GMAT engine, shared by the session."""
+    cluster, session_client = _local_cluster({"GMAT_ROOT": str(real_gmat_root)})
+    yield session_client
+    session_client.close()
     cluster.close()
+
+
+@pytest.fixture(scope="session", params=["standin", "real"])
+def engine_client(request: pytest.FixtureRequest, client: object) -> object:
+    """The stand-in cluster, then the real-GMAT one (``real_gmat`` tier; skips without it)."""
+    if request.param == "standin":
+        return client
+    return request.getfixturevalue("real_client")
+
+
+@pytest.fixture(params=["standin", "real"])
+def engine_root(request: pytest.FixtureRequest) -> Path:
+    """The GMAT_ROOT of each engine in turn, for tests that start their own processes."""
+    if request.param == "standin":
+        return STANDIN_ROOT
+    return request.getfixturevalue("real_gmat_root")
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@
 # for; default python3 — the engine imports only under that Python's minor version),
 # CMAKE_BUILD_PARALLEL_LEVEL (compile jobs; default nproc).
 # Output: progress on stderr; the last line of stdout is `export GMAT_ROOT=<path>`.
+# Exit status: 0 ready; 3 this machine cannot build it (no suitable Python, Debian packages
+# missing and no root or apt-get to install them; the message says what is missing);
+# 1 the build failed (its log's tail and path are printed). With 3, stdout's last line
+# says why.
 set -euo pipefail
 exec 3>&1 1>&2
 
@@ -35,14 +39,19 @@ cache="${GMAT_SWEEP_DASK_CACHE:-$HOME/.cache/gmat-sweep-dask}/gmat-R2026a"
 
 say() { echo "gmat_real/build.sh: $*"; }
 die() { say "error: $*"; exit 1; }
+cannot() { # also on stdout, for callers that report why (tests/run.sh)
+    say "cannot build here: $*"
+    echo "cannot build a real GMAT here: $*" >&3
+    exit 3
+}
 
-python="$(command -v "$python")" || die "no Python '${GMAT_REAL_PYTHON:-python3}' on PATH"
+python="$(command -v "$python")" || cannot "no Python '${GMAT_REAL_PYTHON:-python3}' on PATH"
 pyinfo="$("$python" -c 'import sys, sysconfig
 print("%d.%d" % sys.version_info[:2], sys.implementation.cache_tag, sysconfig.get_platform())
-print(sys.executable)')" || die "$python does not run"
+print(sys.executable)')" || cannot "$python does not run"
 read -r py_version py_tag py_platform <<<"$(head -n 1 <<<"$pyinfo")"
 python="$(tail -n 1 <<<"$pyinfo")" # the interpreter itself, not a shim
-case "$py_tag" in cpython-*) ;; *) die "$python is not CPython ($py_tag)" ;; esac
+case "$py_tag" in cpython-*) ;; *) cannot "$python is not CPython ($py_tag)" ;; esac
 
 hash_of() { sha256sum | cut -c1-16; }
 engine_key="$(
@@ -78,7 +87,7 @@ ensure_debian_packages() {
     if [ ! -f "$include/Python.h" ]; then
         case "$python" in
             /usr/bin/*) want+=("python$py_version-dev" "python$py_version-venv") ;;
-            *) die "$python has no headers ($include/Python.h); use a Python with them" ;;
+            *) cannot "$python has no headers ($include/Python.h); use a Python with them" ;;
         esac
     fi
     for pkg in "${want[@]}"; do
@@ -88,7 +97,8 @@ ensure_debian_packages() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     say "installing Debian packages: ${missing[*]}"
-    [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${missing[*]} (or install them first)"
+    [ "$(id -u)" -eq 0 ] || cannot "need root to apt-get install ${missing[*]} (or install them first)"
+    command -v apt-get >/dev/null || cannot "no apt-get to install ${missing[*]} (install them first)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
