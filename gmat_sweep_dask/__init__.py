@@ -50,6 +50,9 @@ _EXPORTS = {
     "sweep_diff": "gmat_sweep_dask.analysis.compare",
     "fused_reports": "gmat_sweep_dask.analysis.fuse",
     "band_plot": "gmat_sweep_dask.analysis.plotting",
+    "corner_plot": "gmat_sweep_dask.analysis.plots_dispersion",
+    "heatmap": "gmat_sweep_dask.analysis.plots_dispersion",
+    "convergence_plot": "gmat_sweep_dask.analysis.plots_dispersion",
     "param_plot": "gmat_sweep_dask.analysis.plotting",
 }
 

@@ -206,3 +206,17 @@ def test_sensitivity_ranks_the_semi_major_axis_first(tmp_path: Path) -> None:
     # Morris divides by the step on its grid (2/3), so mu_star is ~75 km
     assert 65 < float(values["morris_mu_star_sma_km"]) < 85
     assert 0 < float(values["morris_mu_star_ecc_km"]) < 10
+
+
+def test_dispersion_plots_corner_convergence_and_heatmap(tmp_path: Path) -> None:
+    out = tmp_path / "plots"
+    values = run_example("dispersion_plots.py", out)
+    for key in ("corner_png", "convergence_png", "heatmap_png"):
+        assert Path(values[key]).parent == out
+        check_png(Path(values[key]))
+    assert values["corner_panels"] == "10"  # 4 columns: 4 histograms and 6 pairs
+    assert values["corner_points_per_panel"] == "240"
+    assert values["convergence_runs"] == "240"
+    assert 590 < float(values["altitude_min_mean_km"]) < 640  # perigee of ~7000 km, e~0.001
+    assert 0 < float(values["altitude_min_se_km"]) < 2
+    assert values["heatmap_failed_cells"] == "not ok (6 cells)"  # ECC 1.05 x 6 SMAs
