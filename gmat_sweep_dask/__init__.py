@@ -22,6 +22,7 @@ _EXPORTS = {
     "UsageError": "gmat_sweep_dask.errors",
     "SpecError": "gmat_sweep_dask.errors",
     "ScriptError": "gmat_sweep_dask.errors",
+    "GmatMissingError": "gmat_sweep_dask.errors",
     "SweepDirError": "gmat_sweep_dask.errors",
     "SweepLockedError": "gmat_sweep_dask.errors",
     "SweepDirWriteError": "gmat_sweep_dask.errors",

@@ -27,6 +27,10 @@ class ScriptError(UsageError):
     """The GMAT script is missing, unreadable, or rejects a swept field."""
 
 
+class GmatMissingError(UsageError):
+    """No usable GMAT install where the runs would happen (``GMAT_ROOT`` unset or wrong)."""
+
+
 class SweepDirError(UsageError):
     """The output directory cannot hold this sweep (another sweep, not writable...)."""
 

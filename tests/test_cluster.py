@@ -179,7 +179,7 @@ def test_workers_without_gmat_fail_the_check_before_anything_is_written(
 ) -> None:
     from distributed import Client, LocalCluster
 
-    from gmat_sweep_dask import ScriptError, sweep
+    from gmat_sweep_dask import GmatMissingError, sweep
 
     with (
         LocalCluster(
@@ -190,7 +190,10 @@ def test_workers_without_gmat_fail_the_check_before_anything_is_written(
             env={"GMAT_ROOT": str(tmp_path / "no-gmat-here")},
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
-        pytest.raises(ScriptError, match="GMAT"),
+        pytest.raises(
+            GmatMissingError,
+            match=r"GMAT is not installed on the workers \(GMAT_ROOT env var: .*no-gmat-here: does not exist\): set GMAT_ROOT",
+        ),
     ):
         sweep(
             example_script,

@@ -22,6 +22,7 @@ from gmat_sweep_dask.design import Grid
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.compact import compact
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 40, "design": {"kind": "grid"}}
 
@@ -45,7 +46,7 @@ def batch(sweep: Path, runs: list[int], rows: int, tag: str) -> list[dict]:
 
 
 def test_row_groups_never_split_a_run_and_stale_rows_are_dropped(tmp_path: Path) -> None:
-    writer = mf.ManifestWriter.create(tmp_path / "manifest.jsonl", HEADER)
+    writer = ManifestWriter.create(tmp_path / "manifest.jsonl", HEADER)
     entries = []
     for first in range(0, 40, 4):
         entries += batch(tmp_path, list(range(first, first + 4)), 7, f"{first:09d}-a")
@@ -108,17 +109,17 @@ def test_cli_compact_merges_batch_files_and_a_second_pass_rewrites_nothing(
 
 KILL_COMPACTION = """
 import os, signal, sys
-from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.compact import compact_dir
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
-record_move = mf.ManifestWriter.record_move
+record_move = ManifestWriter.record_move
 
 def killed(self, sources, target):
     if sys.argv[2] == "after-record":
         record_move(self, sources, target)
     os.kill(os.getpid(), signal.SIGKILL)
 
-mf.ManifestWriter.record_move = killed
+ManifestWriter.record_move = killed
 compact_dir(sys.argv[1])
 """
 

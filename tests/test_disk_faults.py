@@ -20,7 +20,7 @@ import pytest
 from gmat_sweep_dask import Manifest, Sweep, open_sweep
 from gmat_sweep_dask.design import Grid
 from gmat_sweep_dask.errors import SweepDirWriteError
-from gmat_sweep_dask.store.manifest import ManifestWriter
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 GRID = "Sat.SMA=7000:7400:60"
 

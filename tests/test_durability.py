@@ -216,9 +216,14 @@ def test_script_drift_is_refused_unless_allowed(client, example_script, tmp_path
     script.write_text(script.read_text() + "% a comment changes the mission text\n")
     from gmat_sweep_dask import ScriptError
 
-    with pytest.raises(ScriptError, match=r"recorded sha256 \w+, now \w+"):
+    with pytest.raises(
+        ScriptError, match=r"script changed since the sweep started: .*m\.script \(changed\)"
+    ):
         Sweep.from_manifest(out)
     assert Sweep.from_manifest(out, allow_script_drift=True).resume(client, progress=False)
+    header = Manifest.load(out / "manifest.jsonl").header
+    assert header["snapshot"]["path"] == "script/v2/m.script"  # the new text, frozen too
+    assert (out / "script" / "v2" / "m.script").read_text().endswith("mission text\n")
 
 
 def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(

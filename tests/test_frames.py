@@ -23,6 +23,7 @@ from gmat_sweep_dask.analysis import frames as fr
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.compact import compact
 from gmat_sweep_dask.store.datafiles import batch_tag, normalise, write_batch
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 EPOCH = datetime(2026, 1, 1)
 #: What a synthetic run produces: {(kind, name): frame}, or the error text of a failed run.
@@ -63,7 +64,7 @@ def build_sweep(
         "seed": None,
         "keep_raw": False,
     }
-    writer = mf.ManifestWriter.create(out / "manifest.jsonl", header, fsync=False)
+    writer = ManifestWriter.create(out / "manifest.jsonl", header, fsync=False)
     count = design.n_runs if record is None else record
     for first in range(0, count, batch):
         ids = list(range(first, min(count, first + batch)))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, UsageError
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 HEADER = {"format": mf.MAGIC, "schema_version": 1, "run_count": 4, "design": {"kind": "grid"}}
 
@@ -27,7 +28,7 @@ def write(path: Path, records: list[dict]) -> bytes:
 
 def test_writer_round_trip_and_last_wins(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
-    writer = mf.ManifestWriter.create(path, HEADER)
+    writer = ManifestWriter.create(path, HEADER)
     writer.append([entry(0, "failed", error="boom"), entry(1)])
     writer.append([entry(0, "ok")])
     writer.close()
@@ -35,15 +36,15 @@ def test_writer_round_trip_and_last_wins(tmp_path: Path) -> None:
     assert loaded.header == HEADER
     assert loaded.entries[0]["status"] == "ok"
     assert loaded.status_counts() == {"ok": 2, "missing": 2}
-    assert loaded.pending_ids() == [2, 3]
+    assert list(loaded.pending()) == [2, 3]
 
 
 def test_create_refuses_to_replace_an_existing_manifest(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
-    mf.ManifestWriter.create(path, HEADER).close()
+    ManifestWriter.create(path, HEADER).close()
     before = path.read_bytes()
     with pytest.raises(SweepDirError, match="already exists"):
-        mf.ManifestWriter.create(path, {**HEADER, "run_count": 9})
+        ManifestWriter.create(path, {**HEADER, "run_count": 9})
     assert path.read_bytes() == before
 
 
@@ -76,7 +77,7 @@ def test_reopen_repairs_a_torn_tail_before_appending(tmp_path: Path) -> None:
     path.write_bytes(full[:-7])  # tear the last entry
     torn = mf.Manifest.load(path)
     assert torn.torn and set(torn.entries) == {0}
-    writer = mf.ManifestWriter.reopen(torn)
+    writer = ManifestWriter.reopen(torn)
     writer.append([entry(3)])
     writer.close()
     again = mf.Manifest.load(path)
@@ -90,7 +91,7 @@ def test_reopen_keeps_a_complete_record_missing_only_its_newline(tmp_path: Path)
     path.write_bytes(full[:-1])
     loaded = mf.Manifest.load(path)
     assert set(loaded.entries) == {0, 1}
-    writer = mf.ManifestWriter.reopen(loaded)
+    writer = ManifestWriter.reopen(loaded)
     writer.append([entry(2)])
     writer.close()
     assert set(mf.Manifest.load(path).entries) == {0, 1, 2}
@@ -132,7 +133,12 @@ def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> 
         ({"started": 5}, "started 5 is not str"),
         ({"duration_s": True}, "duration_s True is not int or float"),
         ({"outputs": {"report/Orbit": {"rows": 3}}}, "output 'report/Orbit' has no path"),
-        ({"outputs": {"report/Orbit": {"path": "a.parquet", "rows": -1}}}, "rows -1"),
+        (
+            {"outputs": {"report/Orbit": {"path": "data/report/Orbit/a.parquet", "rows": -1}}},
+            "rows -1",
+        ),
+        ({"outputs": {"report/Orbit": {"path": "../x.parquet", "rows": 1}}}, "not a data file"),
+        ({"outputs": {"report/Orbit": {"path": "/etc/x.parquet", "rows": 1}}}, "not a data file"),
     ],
 )
 def test_mistyped_entry_fields_are_corruption_at_their_line(

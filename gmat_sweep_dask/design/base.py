@@ -53,6 +53,16 @@ class Design(ABC):
         records absolute values. The default ignores it.
         """
 
+    def distinct_values(self) -> dict[str, list[Any]]:
+        """Values of each field that together show every type the design writes to it.
+
+        Used to check values against the fields' types before anything runs. The
+        default takes run 0's values (designs whose fields have one type each).
+        """
+        if self.n_runs == 0:
+            return {}
+        return {name: [value] for name, value in self.overrides([0])[0].items()}
+
     @property
     def seed(self) -> int | None:
         """The seed that makes the design reproducible, if it draws random numbers."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask.design.base import Design, check_field_name, check_value
+from gmat_sweep_dask.design.base import Design, check_field_name, check_value, native
 from gmat_sweep_dask.errors import SpecError
 
 MAX_RUNS = 2**53
@@ -65,6 +65,12 @@ class Grid(Design):
         frame = pd.DataFrame({name: columns[name] for name in self._names}, index=ids)
         frame.index.name = "run_id"
         return frame
+
+    def distinct_values(self) -> dict[str, list[Any]]:
+        return {
+            name: [native(v) for v in values]
+            for name, values in zip(self._names, self._values, strict=True)
+        }
 
     def header(self) -> dict[str, Any]:
         return {

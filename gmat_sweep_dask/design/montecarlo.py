@@ -51,6 +51,8 @@ class MonteCarlo(Design):
         self._n = int(n)
         self._seed = secrets.randbits(63) if seed is None else int(seed)
         self.nominal: dict[str, float] = dict(nominal or {})
+        for name, dist in self.dists.items():
+            _check_finite(name, dist, self._extreme_uniforms())
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -84,6 +86,10 @@ class MonteCarlo(Design):
     def _uniforms(self, name: str, ids: np.ndarray) -> np.ndarray:
         return random.uniforms(self._seed, name, ids)
 
+    def _extreme_uniforms(self) -> np.ndarray:
+        """The smallest and largest uniform any run of this design can draw."""
+        return np.array([2.0**-54, random.LARGEST])
+
     def _values(self, name: str, dist: Dist, ids: np.ndarray) -> np.ndarray:
         return self._scaled(name, dist, self._uniforms(name, ids))
 
@@ -94,6 +100,9 @@ class MonteCarlo(Design):
             if name not in self.nominal:
                 raise SpecError(f"perturb {name}: its nominal value is not known yet")
             values = values + self.nominal[name]
+        if not np.isfinite(values).all():
+            bad = int(ids[int(np.argmin(np.isfinite(values)))])
+            raise SpecError(f"perturb {name}: run {bad} draws a non-finite value")
         return values
 
     def header(self) -> dict[str, Any]:
@@ -126,11 +135,26 @@ class LatinHypercube(MonteCarlo):
     def _uniforms(self, name: str, ids: np.ndarray) -> np.ndarray:
         rng = np.random.Generator(np.random.Philox(key=int(random.key(self._seed, name, 1))))
         strata = rng.permutation(self._n)
-        return (strata[ids] + random.uniforms(self._seed, name, ids, stream=2)) / self._n
+        u = (strata[ids] + random.uniforms(self._seed, name, ids, stream=2)) / self._n
+        return np.minimum(u, random.LARGEST)  # the top stratum may round up to 1.0
+
+    def _extreme_uniforms(self) -> np.ndarray:
+        return np.array([2.0**-54 / self._n, random.LARGEST])
 
     def extended(self, more: int) -> MonteCarlo:
         raise SpecError(
             "a Latin hypercube cannot be extended: its strata depend on n, so adding runs "
             "would break one-sample-per-stratum; run a new Latin hypercube, or a Monte Carlo "
             "sweep, which extends in place"
+        )
+
+
+def _check_finite(name: str, dist: Dist, extremes: np.ndarray) -> None:
+    """Refuse a distribution whose most extreme possible draws are not finite numbers."""
+    with np.errstate(all="ignore"):
+        lo, hi = (float(v) for v in dist.ppf(extremes))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise SpecError(
+            f"perturb {name}: {dist.name}{tuple(dist.params)} can draw values outside the "
+            f"finite numbers (its extreme draws are {lo!r} and {hi!r}); narrow it"
         )

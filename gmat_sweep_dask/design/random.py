@@ -14,6 +14,8 @@ import numpy as np
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+LARGEST = float(np.nextafter(1.0, 0.0))
+"""The largest uniform ever returned (the largest double below 1)."""
 
 
 def key(seed: int, field: str, stream: int = 0) -> np.uint64:
@@ -30,4 +32,5 @@ def uniforms(seed: int, field: str, run_ids: np.ndarray, stream: int = 0) -> np.
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
         z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    # (k + 0.5) / 2**53 rounds to exactly 1.0 for the largest k: keep the interval open
+    return np.minimum(((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53, LARGEST)

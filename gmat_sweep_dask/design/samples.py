@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask.design.base import Design, check_field_name, check_value
+from gmat_sweep_dask.design.base import Design, check_field_name, check_value, native
 from gmat_sweep_dask.errors import SpecError, SweepDirError
 from gmat_sweep_dask.store import layout
 
@@ -38,6 +39,19 @@ class Samples(Design):
             if column.dtype == object:
                 for row, value in enumerate(column):
                     check_value(value, where=f"samples {name} row {row}")
+            elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                finite = np.isfinite(column.to_numpy(dtype="float64"))
+                if not finite.all():
+                    row = int((~finite).argmax())
+                    raise SpecError(
+                        f"samples: column {name!r} row {row}: value {column.iloc[row]!r} "
+                        "is not finite (expected a finite number)"
+                    )
+            elif not pd.api.types.is_bool_dtype(column):
+                raise SpecError(
+                    f"samples: column {name!r} has dtype {column.dtype}; expected numbers, "
+                    "text or booleans"
+                )
         frame = table.reset_index(drop=True).copy()
         frame.index.name = "run_id"
         self._table = frame
@@ -52,6 +66,14 @@ class Samples(Design):
 
     def block(self, start: int, stop: int) -> pd.DataFrame:
         return self._table.iloc[start:stop]
+
+    def distinct_values(self) -> dict[str, list[Any]]:
+        values = {}
+        for name in self._table.columns:
+            column = self._table[name]
+            unique = column.unique() if column.dtype == object else column.iloc[:1]
+            values[name] = [native(v) for v in unique]
+        return values
 
     def header(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": layout.SAMPLES, "content_sha256": _digest(self._table)}

@@ -150,7 +150,8 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
 
     Returns ``{"gmat": {...}, "values": {field: value}, "reports": [...], "errors": [...]}``
     where each error names the field, ``values`` holds the script's own value of each
-    field and ``reports`` names the script's ReportFiles.
+    field and ``reports`` names the script's ReportFiles; ``"gmat_missing": True`` says
+    gmat-run found no GMAT install here (distinct from a script that does not load).
     """
     from gmat_run import Mission
     from gmat_run.errors import GmatFieldError
@@ -165,8 +166,10 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
                 except GmatFieldError as exc:
                     errors.append(f"field {path!r}: {exc}")
     except Exception as exc:
-        problem = f"cannot load the script: {type(exc).__name__}: {exc}"
-        return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
+        missing = type(exc).__name__ == "GmatNotFoundError"  # gmat-run found no GMAT
+        problem = f"cannot load the script: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        answer = {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
+        return {**answer, "gmat_missing": missing}
     gmat = mission.gmat
     info = {
         "root": str(mission.install.root),

@@ -1,21 +1,21 @@
 """A sweep bound to its directory: create or reopen it, run what is pending, record it.
 
-:class:`Sweep` is the orchestration layer: it validates the request, checks the script on
-a worker before anything is written, takes the directory lock, writes the manifest header,
-folds in finished-but-unrecorded batches, and drives :class:`~.submit.Executor`,
-appending one manifest entry per run as results arrive.
+:meth:`Sweep.run` decides everything before a cluster starts: it takes the directory's
+lock first (a second driver is refused at once, naming the first), reads the manifest
+under it, returns at once when nothing is left to do, and checks GMAT, the script, the
+fields and the values locally (:mod:`~.preflight`). Only then does it start or join a
+cluster, write the header and the script snapshot the workers run, fold in batches that
+finished unrecorded, and drive :class:`~.submit.Executor`, appending one manifest entry
+per run as results arrive; compaction ends it.
 """
 
 from __future__ import annotations
 
 import functools
-import platform
-import sys
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,20 @@ from distributed import Client
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.analysis import frames
-from gmat_sweep_dask.design import Design, design_from_header
+from gmat_sweep_dask.design import Design
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
+from gmat_sweep_dask.execute import preflight
 from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, connect
-from gmat_sweep_dask.execute.engine import check_mission
 from gmat_sweep_dask.execute.interrupts import guard
-from gmat_sweep_dask.execute.isolation import check_isolated
 from gmat_sweep_dask.execute.progress import Progress
 from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
 from gmat_sweep_dask.execute.task import Batch
-from gmat_sweep_dask.script import canonical_sha256, resolve_script
-from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store import snapshot
 from gmat_sweep_dask.store.compact import compact
-from gmat_sweep_dask.store.lock import SweepLock
-from gmat_sweep_dask.store.reconcile import reconcile
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
+from gmat_sweep_dask.store.reconcile import drop_records, reconcile
+from gmat_sweep_dask.store.sweepdir import SweepDir
 
 
 @dataclass
@@ -81,19 +80,35 @@ class Sweep:
         killed); ``isolate=False`` runs GMAT inside the Dask worker process itself
         (fastest, but an engine crash or hang then takes the worker down and there is
         no timeout). Unset options come from dask.config ``gmat-sweep-dask.*``.
+
+        Raises:
+            SpecError: ``timeout`` is not a positive finite number, or set without isolation.
+            ScriptError: the script does not exist or cannot be read.
+            SweepDirError: ``out`` cannot name a directory (e.g. ``~unknownuser``).
         """
-        self.script = resolve_script(script)
+        self.dir = SweepDir(out)
+        self.out = self.dir.path
+        self.script = preflight.resolve_script(script)
         self.design = design
-        self.out = Path(out).expanduser().resolve()
         self.keep_raw = bool(config.get("keep-raw", keep_raw))
         self.timeout = config.get("timeout", timeout)
         self.isolate = bool(config.get("isolate", isolate))
-        if self.timeout is not None and (self.timeout <= 0 or not self.isolate):
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, int | float)
+            or not math.isfinite(self.timeout)
+            or self.timeout <= 0
+            or not self.isolate
+        ):
             raise SpecError(
-                f"timeout={self.timeout!r}: needs a positive number of seconds and isolate=True"
+                f"timeout={self.timeout!r}: needs a positive, finite number of seconds "
+                "and isolate=True"
             )
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None
+        self._reopened = False
+        self._drifted = False
+        self._run_script: Path | None = None
 
     @classmethod
     def from_manifest(
@@ -108,34 +123,40 @@ class Sweep:
     ) -> Sweep:
         """Reopen the sweep recorded in ``out`` (a sweep directory or its manifest file).
 
-        The design is rebuilt from the manifest header. The script is the recorded path
-        unless ``script`` is given; its canonical SHA-256 must match the recorded one.
-        Options left unset default to the recorded ones (``keep_raw``, ``timeout``,
-        ``isolate``).
+        The design is rebuilt from the manifest header, and options left unset default
+        to the recorded ones (``keep_raw``, ``timeout``, ``isolate``). The workers run
+        the script snapshot frozen in the sweep directory; the user's script (the
+        recorded path, or ``script``) must still match it unless ``allow_script_drift``,
+        which snapshots the current text for the runs still to run. A sweep whose
+        script is gone (moved, another machine) runs its snapshot.
 
         Raises:
-            ScriptError: the script changed (both hashes shown) and drift is not allowed.
+            ScriptError: the script changed (each changed file named) and drift is not
+                allowed.
         """
-        path = Path(out).expanduser()
-        sweep_dir = path.parent if path.name == layout.MANIFEST else path
-        manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
+        sweep_dir = SweepDir(out)
+        manifest = sweep_dir.load()
         header = manifest.header
-        design = design_from_header(header["design"], sweep_dir.resolve())
+        recorded = header.get("snapshot")
+        user = Path(script) if script is not None else Path(header["script"])
+        changed = snapshot.header_drift(header, user if script is not None else None)
+        if recorded and not user.is_file() and script is None:
+            user = sweep_dir.inside(recorded["path"], what="script snapshot")
         sweep = cls(
-            script or header["script"],
-            design,
-            sweep_dir,
+            user,
+            sweep_dir.design(manifest),
+            sweep_dir.path,
             keep_raw=header["keep_raw"] if keep_raw is None else keep_raw,
             timeout=header.get("timeout") if timeout is None else timeout,
             isolate=header.get("isolate") if isolate is None else isolate,
         )
-        recorded, current = header["script_sha256"], canonical_sha256(sweep.script)
-        if recorded != current and not allow_script_drift:
+        changed = [c for c in changed if not c.endswith("(missing)") or script is not None]
+        if changed and not allow_script_drift:
             raise ScriptError(
-                f"script {sweep.script} changed since the sweep started "
-                f"(recorded sha256 {recorded}, now {current}); "
-                "pass allow_script_drift=True / --allow-script-drift to run it anyway"
+                f"the script changed since the sweep started: {', '.join(changed)}; "
+                "pass allow_script_drift=True / --allow-script-drift to run the new text"
             )
+        sweep._reopened, sweep._drifted = True, bool(changed)
         sweep.manifest = manifest
         return sweep
 
@@ -150,7 +171,7 @@ class Sweep:
             SpecError: the sweep was not reopened from its manifest, or ``design`` is not
                 larger than the current one.
         """
-        if self.manifest is None:
+        if not self._reopened:
             raise SpecError("only a sweep reopened with Sweep.from_manifest can grow")
         if design.n_runs <= self.design.n_runs:
             raise SpecError(
@@ -175,31 +196,45 @@ class Sweep:
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
-        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from ``client``,
-        ``scheduler`` (+ ``tls``) or ``cluster``. Nothing is written before the script and
-        every swept field were checked on the workers; with ``require_report`` the
-        ReportFile the caller will read (``report``, or the only one) is checked too.
-        Returns the counts of the whole sweep after this call.
+        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from
+        ``client``, ``scheduler`` (+ ``tls``) or ``cluster``. Before it starts, the lock
+        is taken and every check that needs no cluster is made; nothing is written into
+        the directory before they pass. With ``require_report`` the ReportFile the caller
+        will read (``report``, or the only one) is checked too. A sweep with nothing left
+        to run returns at once. Returns the counts of the whole sweep after this call.
 
         Raises:
-            ScriptError: a worker cannot load the script or a swept field does not exist.
+            SweepLockedError: another live driver is running this sweep (named).
+            GmatMissingError: GMAT is not installed where it would run.
+            ScriptError: the script does not load, a field does not exist, or a value
+                does not fit its field.
             SweepDirError: ``out`` holds another sweep, or cannot be written.
-            SweepLockedError: another live driver is running this sweep.
         """
         start = time.monotonic()
-        existing = self._existing_manifest()
-        with connect(
-            client, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
-        ) as active:
-            gmat = self._check_on_worker(active, report if require_report else False)
-            self._make_dir()
-            fsync = bool(config.get("fsync"))
-            with SweepLock(self.out), guard() as interrupts:
+        fsync = bool(config.get("fsync"))
+        wanted = report if require_report else False
+        with self.dir.locked(create=True):
+            existing = self._existing_manifest()
+            if existing is not None and not existing.pending() and not self._changes_header():
+                return self._settle(existing, start, fsync)
+            remote = client is not None or scheduler is not None or preflight.elsewhere(cluster)
+            gmat = preflight.check_locally(self.script, self.design, wanted, required=not remote)
+            with (
+                guard() as interrupts,
+                connect(
+                    client, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
+                ) as active,
+            ):
+                # the workers see GMAT and the script too (and their engines start warm)
+                on_workers = preflight.check_on_workers(
+                    active, self.script, self.design, wanted, isolate=self.isolate
+                )
+                gmat = gmat or on_workers
                 manifest, writer = self._open(existing, gmat, fsync)
                 try:
-                    _check_shared(active, self.out)
+                    preflight.check_shared(active, self.out)
                     reconciled = reconcile(manifest, writer)
-                    pending = manifest.pending_ids()
+                    pending = manifest.pending()
                     bar = Progress(len(pending), enabled=progress)
 
                     def record(batch: Batch, outcomes: list[dict[str, Any]]) -> None:
@@ -207,7 +242,7 @@ class Sweep:
                             writer.append(outcomes)
                             for outcome in outcomes:
                                 manifest.add(outcome)
-                            _drop_records(self.out, batch, outcomes)
+                            drop_records(self.out, [o.get("batch") for o in outcomes], batch.key)
                         bar.update([o["status"] for o in outcomes])
 
                     Executor(
@@ -229,9 +264,8 @@ class Sweep:
                 finally:
                     writer.close()
         self.manifest = manifest
-        counts = manifest.status_counts()
         wall = time.monotonic() - start
-        return SweepResult(self.out, counts, wall, len(pending), gmat, reconciled)
+        return SweepResult(self.out, manifest.status_counts(), wall, len(pending), gmat, reconciled)
 
     def resume(self, client: Client | None = None, **options: Any) -> SweepResult:
         """Run exactly the runs whose latest entry is not ok, plus those never recorded.
@@ -244,27 +278,32 @@ class Sweep:
 
     def frame(self, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
         """The lazy frame of one output (see :func:`gmat_sweep_dask.analysis.frames.open_frame`)."""
-        manifest = self.manifest or mf.Manifest.load(self.out / layout.MANIFEST)
+        manifest = self.manifest or self.dir.load()
         return frames.open_frame(manifest, self.design, kind=kind, name=report)
 
     # -- steps -------------------------------------------------------------------------
 
     def _existing_manifest(self) -> mf.Manifest | None:
-        """The manifest already in ``out`` if it records this very sweep; else None."""
-        path = self.out / layout.MANIFEST
-        if not path.exists():
-            if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+        """The manifest in ``out`` if it records this very sweep (read under the lock).
+
+        Raises:
+            SweepDirError: ``out`` holds another sweep, or other files.
+        """
+        if not self.dir.has_manifest():
+            if not self.dir.is_empty():
                 raise SweepDirError(
                     f"output directory {self.out} exists and is not an empty directory "
                     "or a sweep directory"
                 )
             return None
-        manifest = mf.Manifest.load(path)
+        manifest = self.dir.load()
         header = manifest.header
-        sha = canonical_sha256(self.script)
+        recorded_nominal = header["design"].get("nominal")
+        if recorded_nominal and self._recorded_design is None:
+            self.design.resolve(dict(recorded_nominal))
         design = self._recorded_design or self.design.header()
-        drift_ok = self.manifest is not None  # reopened: from_manifest checked the script
-        if (header["script_sha256"] != sha and not drift_ok) or header["design"] != design:
+        same_script = self._reopened or header["script_sha256"] == _sha(self.script)
+        if not same_script or header["design"] != design:
             raise SweepDirError(
                 f"output directory {self.out} holds a different sweep "
                 f"(script {header['script']}, {header['run_count']} runs); "
@@ -272,76 +311,45 @@ class Sweep:
             )
         return manifest
 
-    def _check_on_worker(self, client: Client, report: str | bool | None) -> dict[str, Any]:
-        """Load the script and read every swept field on every worker; raise on problems.
+    def _changes_header(self) -> bool:
+        """Whether this run grows the design or snapshots a changed script."""
+        return self._recorded_design is not None or self._drifted
 
-        With isolation this also starts each worker's warm GMAT engine process, in
-        parallel, before the first run is submitted.
-        """
-        check = check_isolated if self.isolate else check_mission
-        args = (str(self.script), list(self.design.fields))
-        if client.nthreads():
-            reports = client.run(check, *args)
-        else:  # an adaptive cluster at zero, or jobs still queued: the first worker answers
-            print("gmat-sweep-dask: waiting for the first Dask worker to join...", file=sys.stderr)
-            reports = {"worker": client.submit(check, *args, pure=False).result()}
-        errors = sorted({e for r in reports.values() for e in r["errors"]})
-        if errors:
-            raise ScriptError(f"{self.script.name}: " + "; ".join(errors))
-        first = next(iter(reports.values()))
-        if report is not False:
-            _check_report(self.script.name, report, first["reports"])
-        self.design.resolve(first["values"])
-        return first["gmat"]
-
-    def _make_dir(self) -> None:
+    def _settle(self, manifest: mf.Manifest, start: float, fsync: bool) -> SweepResult:
+        """A sweep with nothing left to run: tidy it up without starting a cluster."""
+        writer = ManifestWriter.reopen(manifest, fsync=fsync)
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SweepDirError(f"cannot create {self.out}: {exc.strerror}") from exc
+            reconciled = reconcile(manifest, writer)
+            if config.get("compact"):
+                compact(manifest, writer)
+        finally:
+            writer.close()
+        self.manifest = manifest
+        wall = time.monotonic() - start
+        return SweepResult(self.out, manifest.status_counts(), wall, 0, {}, reconciled)
 
     def _open(
         self, existing: mf.Manifest | None, gmat: dict[str, Any], fsync: bool
-    ) -> tuple[mf.Manifest, mf.ManifestWriter]:
-        path = self.out / layout.MANIFEST
-        if existing is None and not path.exists():
-            self.design.save(self.out)
-            header = self._header(gmat)
-            writer = mf.ManifestWriter.create(path, header, fsync=fsync)
-            return mf.Manifest(path, header), writer
-        manifest = mf.Manifest.load(path)  # reread under the lock
-        writer = mf.ManifestWriter.reopen(manifest, fsync=fsync)
-        if self._recorded_design is not None:
-            self.design.save(self.out)
-            update = {"design": self.design.header(), "run_count": self.design.n_runs}
-            writer.update_header(update)
-            manifest.header.update(update)
-            self._recorded_design = None
+    ) -> tuple[mf.Manifest, ManifestWriter]:
+        """Create the sweep's record (design files, script snapshot, manifest) or reopen it."""
+        if existing is None:
+            options = {"keep_raw": self.keep_raw, "timeout": self.timeout, "isolate": self.isolate}
+            manifest, writer = self.dir.create(self.script, self.design, options, gmat, fsync=fsync)
+        else:
+            manifest = existing
+            grown = self.design if self._recorded_design is not None else None
+            drifted = self.script if self._drifted else None
+            writer = self.dir.reopen(manifest, grown=grown, script=drifted, fsync=fsync)
+            self._recorded_design, self._drifted = None, False
+        self._run_script = self.dir.run_script(manifest) or self.script
         return manifest, writer
-
-    def _header(self, gmat: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "format": mf.MAGIC,
-            "schema_version": mf.SCHEMA_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "script": str(self.script),
-            "script_sha256": canonical_sha256(self.script),
-            "design": self.design.header(),
-            "run_count": self.design.n_runs,
-            "seed": self.design.seed,
-            "keep_raw": self.keep_raw,
-            "timeout": self.timeout,
-            "isolate": self.isolate,
-            "gmat": gmat,
-            "versions": _versions(gmat),
-        }
 
     def _make_batch(self, run_ids: Any, *, fsync: bool) -> Batch:
         ids = tuple(int(i) for i in run_ids)
         return Batch(
             key=f"gmat-run-{ids[0]}-{uuid.uuid4().hex[:10]}",
             sweep_dir=str(self.out),
-            script=str(self.script),
+            script=str(self._run_script or self.script),
             run_ids=ids,
             overrides=tuple(self.design.overrides(ids)),
             keep_raw=self.keep_raw,
@@ -351,55 +359,8 @@ class Sweep:
         )
 
 
-def _check_shared(client: Client, sweep_dir: Path) -> None:
-    """Fail fast if a connected worker cannot see the sweep directory."""
-    if not client.nthreads():
-        return
-    blind = [
-        worker
-        for worker, sees in client.run(_sees, str(sweep_dir / layout.MANIFEST)).items()
-        if not sees
-    ]
-    if blind:
-        raise SweepDirError(
-            f"worker(s) {', '.join(sorted(blind))} cannot see {sweep_dir}: workers and the "
-            "driver must share a file system for the sweep directory"
-        )
-
-
-def _sees(path: str) -> bool:
-    return Path(path).is_file()
-
-
-def _check_report(script: str, wanted: str | None, available: list[str]) -> None:
-    """Refuse, before anything runs, a report choice the frame could not honour."""
-    if not available:
-        return
-    if wanted is None and len(available) > 1:
-        raise ScriptError(f"{script} writes several ReportFiles {available}; pass report=NAME")
-    if wanted is not None and wanted not in available:
-        raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {available}")
-
-
-def _drop_records(sweep_dir: Path, batch: Batch, outcomes: list[dict[str, Any]]) -> None:
-    """Remove a batch's commit record and attempt marker once it is in the manifest."""
-    for tag in {o.get("batch") for o in outcomes if o.get("batch")}:
-        (sweep_dir / layout.OUTCOMES / f"{tag}.json").unlink(missing_ok=True)
-    (sweep_dir / layout.ATTEMPTS / batch.key).unlink(missing_ok=True)
-
-
-def _versions(gmat: dict[str, Any]) -> dict[str, str | None]:
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "gmat_sweep_dask": version("gmat-sweep-dask"),
-        "gmat_run": version("gmat-run"),
-        "gmat": gmat.get("version"),
-        "dask": version("dask"),
-        "distributed": version("distributed"),
-        "python": platform.python_version(),
-    }
+def _sha(script: Path) -> str:
+    try:
+        return snapshot.canonical_sha256(script)
+    except OSError as exc:
+        raise ScriptError(f"cannot read {script}: {exc.strerror}") from None

@@ -29,6 +29,7 @@ from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.durable import writing
 from gmat_sweep_dask.store.lock import SweepLock
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reconcile import reconcile
 
 COMPACT_PREFIX = "compact-"
@@ -132,7 +133,7 @@ def _run_aligned_groups(run_ids: pa.ChunkedArray, target: int) -> list[tuple[int
 
 def compact(
     manifest: mf.Manifest,
-    writer: mf.ManifestWriter,
+    writer: ManifestWriter,
     *,
     client: Any = None,
     target_rows: int = 4_000_000,
@@ -198,7 +199,7 @@ def compact_dir(sweep_dir: str | Path) -> CompactReport:
     mf.Manifest.load(path / layout.MANIFEST)  # a clear error before taking the lock
     with SweepLock(path):
         manifest = mf.Manifest.load(path / layout.MANIFEST)
-        writer = mf.ManifestWriter.reopen(manifest)
+        writer = ManifestWriter.reopen(manifest)
         try:
             reconcile(manifest, writer)
             return compact(manifest, writer)

@@ -13,29 +13,35 @@ error naming ``path:line``; loading never modifies the file.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.store.durable import fsync_dir
+from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
+from gmat_sweep_dask.store.pending import PendingRuns
+from gmat_sweep_dask.store.records import (
+    FAILED,
+    MAGIC,
+    OK,
+    SCHEMA_VERSION,
+    check_entry,
+    check_header,
+    encode,
+    is_data_path,
+)
+
+__all__ = ["FAILED", "MAGIC", "OK", "SCHEMA_VERSION", "Manifest", "encode"]
 
 try:  # orjson parses manifests about twice as fast; json is the fallback
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - depends on the environment
     _loads = json.loads
 
-SCHEMA_VERSION = 1
 #: Entry fields kept in memory by default: what statuses, frames and compaction need.
 SLIM_FIELDS = ("run_id", "status", "outputs", "error", "attempts")
-MAGIC = "gmat-sweep-dask manifest"
-OK = "ok"
-FAILED = "failed"
 
 
 @dataclass
@@ -73,13 +79,10 @@ class Manifest:
             counts["missing"] = missing
         return counts
 
-    def pending_ids(self) -> list[int]:
+    def pending(self) -> PendingRuns:
         """Ids whose latest entry is not ``ok`` plus ids never recorded, ascending."""
-        return [
-            run_id
-            for run_id in range(self.run_count)
-            if self.entries.get(run_id, {}).get("status") != OK
-        ]
+        done = (run_id for run_id, entry in self.entries.items() if entry["status"] == OK)
+        return PendingRuns.excluding(self.run_count, done)
 
     @classmethod
     def load(cls, path: str | Path, *, full: bool = False) -> Manifest:
@@ -107,38 +110,47 @@ class Manifest:
                 raise ManifestCorruptError(path, 1, "the header line is incomplete")
             raise SweepDirError(f"{path}: the manifest is empty")
         header = _parse(path, 1, complete[0])
-        _check_header(path, header)
-        entries: dict[int, dict[str, Any]] = {}
-        moves: dict[str, str] = {}
+        check_header(path, header)
+        state = _Fold(path, header, full)
         for number, raw in enumerate(complete[1:], start=2):
-            if not raw.strip():
-                continue
-            record = _parse(path, number, raw)
-            if "update" in record:
-                header = _amend(path, number, header, record["update"])
-                continue
-            if "moved" in record:
-                _note_move(path, number, moves, record["moved"])
-                continue
-            _check_entry(path, number, record, int(header["run_count"]))
-            entries[record["run_id"]] = record if full else _slim(record)
+            if raw.strip():
+                state.fold(number, _parse(path, number, raw))
         unterminated = False
         if torn:
             # a complete record whose newline never reached the disk still counts
             try:
-                record = _parse(path, len(lines), tail)
-                if "update" in record:
-                    header = _amend(path, len(lines), header, record["update"])
-                else:
-                    _check_entry(path, len(lines), record, int(header["run_count"]))
-                    entries[record["run_id"]] = record if full else _slim(record)
+                state.fold(len(lines), _parse(path, len(lines), tail))
             except ManifestCorruptError:
                 pass
             else:
                 torn, unterminated = False, True
-        if moves:
-            _apply_moves(entries, moves)
+        header, entries = state.header, state.entries
+        if state.moves:
+            _apply_moves(entries, state.moves)
         return cls(path, header, entries, valid_bytes, torn, unterminated, full)
+
+
+class _Fold:
+    """The header, entries and moves of the lines read so far."""
+
+    def __init__(self, path: Path, header: dict[str, Any], full: bool) -> None:
+        self.path, self.header, self.full = path, header, full
+        self.entries: dict[int, dict[str, Any]] = {}
+        self.moves: dict[str, str] = {}
+
+    def fold(self, number: int, record: dict[str, Any]) -> None:
+        """Apply one line: a header update, a move record, or a run entry (last wins).
+
+        Raises:
+            ManifestCorruptError: the record is none of these or is malformed.
+        """
+        if "update" in record:
+            self.header = _amend(self.path, number, self.header, record["update"])
+        elif "moved" in record:
+            _note_move(self.path, number, self.moves, record["moved"])
+        else:
+            check_entry(self.path, number, record, int(self.header["run_count"]))
+            self.entries[record["run_id"]] = record if self.full else _slim(record)
 
 
 def _slim(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,26 +170,13 @@ def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:
     try:
         record = _loads(raw)
     except ValueError as exc:
-        raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
+        try:  # NaN/Infinity tokens (written by older versions) are not JSON, but readable
+            record = json.loads(raw)
+        except ValueError:
+            raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
     if not isinstance(record, dict):
         raise ManifestCorruptError(path, number, "not a JSON object")
     return record
-
-
-def _check_header(path: Path, header: Mapping[str, Any]) -> None:
-    if header.get("format") != MAGIC:
-        raise ManifestCorruptError(path, 1, "not a gmat-sweep-dask manifest header")
-    version = header.get("schema_version")
-    if not isinstance(version, int) or version < 1:
-        raise ManifestCorruptError(path, 1, f"bad schema_version {version!r}")
-    if version > SCHEMA_VERSION:
-        raise SweepDirError(
-            f"{path}: manifest schema version {version} is newer than this "
-            f"gmat-sweep-dask understands ({SCHEMA_VERSION}); upgrade gmat-sweep-dask"
-        )
-    count = header.get("run_count")
-    if not isinstance(count, int) or count < 0:
-        raise ManifestCorruptError(path, 1, f"bad run_count {count!r}")
 
 
 def _note_move(path: Path, number: int, moves: dict[str, str], moved: Any) -> None:
@@ -187,6 +186,9 @@ def _note_move(path: Path, number: int, moves: dict[str, str], moved: Any) -> No
         or not isinstance(moved.get("from"), list)
     ):
         raise ManifestCorruptError(path, number, "a moved record needs 'from' (list) and 'to'")
+    for named in (moved["to"], *moved["from"]):
+        if not is_data_path(named):
+            raise ManifestCorruptError(path, number, f"moved: {named!r} is not a data file here")
     for source in moved["from"]:
         moves[str(source)] = moved["to"]
 
@@ -212,137 +214,9 @@ def _amend(path: Path, number: int, header: dict[str, Any], update: Any) -> dict
         raise ManifestCorruptError(path, number, "a header update must be a JSON object")
     amended = {**header, **update}
     try:
-        _check_header(path, amended)
+        check_header(path, amended)
     except ManifestCorruptError as exc:
         raise ManifestCorruptError(path, number, exc.reason) from None
     if amended["run_count"] < header["run_count"]:
         raise ManifestCorruptError(path, number, "a header update may not shrink run_count")
     return amended
-
-
-def _check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: int) -> None:
-    run_id = entry.get("run_id")
-    if not isinstance(run_id, int) or isinstance(run_id, bool) or not 0 <= run_id < run_count:
-        raise ManifestCorruptError(path, number, f"run_id {run_id!r} outside 0..{run_count - 1}")
-    if entry.get("status") not in (OK, FAILED):
-        raise ManifestCorruptError(path, number, f"unknown status {entry.get('status')!r}")
-    for name, types in _ENTRY_TYPES.items():
-        value = entry.get(name)
-        if value is None and name in entry and name in _NOT_NULL:
-            raise ManifestCorruptError(path, number, f"{name} is null")
-        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
-            expected = " or ".join(t.__name__ for t in types)
-            raise ManifestCorruptError(path, number, f"{name} {value!r} is not {expected}")
-    for key, loc in (entry.get("outputs") or {}).items():
-        if not (isinstance(loc, dict) and isinstance(loc.get("path"), str)):
-            raise ManifestCorruptError(path, number, f"output {key!r} has no path")
-        rows = loc.get("rows")
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise ManifestCorruptError(path, number, f"output {key!r}: rows {rows!r}")
-
-
-#: Types of an entry's optional fields; null is allowed except for those in _NOT_NULL.
-_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
-    "overrides": (dict,),
-    "outputs": (dict,),
-    "started": (str,),
-    "ended": (str,),
-    "duration_s": (int, float),
-    "attempts": (int,),
-    "worker": (str,),
-    "batch": (str,),
-    "error": (str,),
-    "log_tail": (str,),
-}
-_NOT_NULL = frozenset({"overrides", "outputs"})
-
-
-def encode(record: Mapping[str, Any]) -> bytes:
-    """One manifest line: compact JSON, sorted keys, newline-terminated."""
-    return (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
-
-
-class ManifestWriter:
-    """Append-only writer; every :meth:`append` is written and fsync'd before returning.
-
-    Writes are unbuffered. A write that fails (disk full, I/O error) is cut back off the
-    file, so the manifest ends at its last complete record, and raises
-    :class:`SweepDirWriteError`.
-    """
-
-    def __init__(self, path: Path, *, fsync: bool = True) -> None:
-        self.path = path
-        self._fsync = fsync
-        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - open for the sweep
-
-    @classmethod
-    def create(cls, path: Path, header: Mapping[str, Any], *, fsync: bool = True) -> ManifestWriter:
-        """Write a new manifest holding only ``header``; refuses to replace an existing one."""
-        tmp = path.with_name(path.name + ".new")
-        with open(tmp, "wb") as handle:
-            handle.write(encode(header))
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise SweepDirError(f"{path}: a manifest already exists") from None
-        finally:
-            tmp.unlink()
-        fsync_dir(path.parent)
-        return cls(path, fsync=fsync)
-
-    @classmethod
-    def reopen(cls, manifest: Manifest, *, fsync: bool = True) -> ManifestWriter:
-        """Append to a loaded manifest, first repairing its tail.
-
-        A torn final line is cut off (truncate to the last complete line, fsync); a
-        complete final record that lacks its newline gets one.
-        """
-        if manifest.torn:
-            with open(manifest.path, "r+b") as handle:
-                handle.truncate(manifest.valid_bytes)
-                handle.flush()
-                os.fsync(handle.fileno())
-        writer = cls(manifest.path, fsync=fsync)
-        if manifest.unterminated:
-            writer._write(b"\n")
-        return writer
-
-    def record_move(self, sources: list[str], target: str) -> None:
-        """Durably record that the rows of ``sources`` now live in ``target``."""
-        self.append([{"moved": {"from": list(sources), "to": target}}])
-
-    def update_header(self, changes: Mapping[str, Any]) -> None:
-        """Durably amend the header (applied by :meth:`Manifest.load` from here on)."""
-        self.append([{"update": dict(changes)}])
-
-    def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
-        """Append ``entries`` as one write; durable on disk when this returns."""
-        payload = b"".join(encode(e) for e in entries)
-        if payload:
-            self._write(payload)
-
-    def _write(self, payload: bytes) -> None:
-        fd = self._file.fileno()
-        end = os.lseek(fd, 0, os.SEEK_END)
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._fsync:
-                os.fsync(fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, end)
-            raise SweepDirWriteError(
-                f"cannot append to {self.path}: {exc.strerror or exc}; every run recorded "
-                "before is intact, resume once the file system is writable"
-            ) from None
-
-    def close(self) -> None:
-        """Fsync (best effort) and close the file."""
-        if not self._file.closed:
-            with contextlib.suppress(OSError):
-                os.fsync(self._file.fileno())
-            self._file.close()

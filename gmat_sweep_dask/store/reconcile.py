@@ -15,9 +15,10 @@ from typing import Any
 
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 
-def reconcile(manifest: mf.Manifest, writer: mf.ManifestWriter) -> int:
+def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
     """Append unrecorded outcomes found in commit records; return how many were added."""
     sweep_dir = manifest.path.parent
     added = 0
@@ -51,3 +52,13 @@ def _wanted(manifest: mf.Manifest, sweep_dir: Path, outcome: dict[str, Any]) -> 
     if run_id in manifest.entries and outcome.get("status") != mf.OK:
         return False
     return all((sweep_dir / loc["path"]).is_file() for loc in outcome.get("outputs", {}).values())
+
+
+def drop_records(sweep_dir: Path, tags: list[str | None], key: str) -> None:
+    """Remove the commit records ``tags`` and the attempt marker of batch ``key``.
+
+    Called once their entries are in the manifest: the records are then redundant.
+    """
+    for tag in {t for t in tags if t}:
+        (sweep_dir / layout.OUTCOMES / f"{tag}.json").unlink(missing_ok=True)
+    (sweep_dir / layout.ATTEMPTS / key).unlink(missing_ok=True)

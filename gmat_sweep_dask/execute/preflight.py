@@ -1,0 +1,201 @@
+"""Checks made before a cluster starts: GMAT is there, the script loads, fields and values fit.
+
+:func:`check_locally` loads the script once in a GMAT engine host process of the
+driver (a crash there cannot take the driver down) and reads every swept field; the
+design's values are then checked against the type of each field's value in the script
+(numbers for real and integer fields, text for string fields, true/false for boolean
+ones), so a wrong-typed value fails the request before anything runs. Where GMAT is not
+installed on the driver's machine but the workers may have it (a scheduler or batch
+cluster), :func:`check_on_workers` makes the same checks on a worker instead.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask.design import Design
+from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError
+from gmat_sweep_dask.store import layout
+
+GET_GMAT = (
+    "set GMAT_ROOT to a GMAT R2025a/R2026a install (the directory holding bin/gmatpy/ "
+    "and api/load_gmat.py); no GMAT yet? `bash tests/gmat_real/build.sh` in a "
+    "gmat-sweep-dask checkout builds one"
+)
+
+
+def resolve_script(path: str | Path) -> Path:
+    """The absolute path of an existing, readable script file.
+
+    Raises:
+        ScriptError: it does not exist, is not a file, or cannot be read.
+    """
+    try:
+        script = Path(path).expanduser()
+    except RuntimeError as exc:  # ~otheruser without such a user
+        raise ScriptError(f"script {str(path)!r}: {exc}") from None
+    if not script.is_file():
+        raise ScriptError(f"script {str(path)!r} does not exist or is not a file")
+    try:
+        script.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"script {str(path)!r} cannot be read: {exc.strerror}") from exc
+    return script.resolve()
+
+
+def check_locally(
+    script: Path, design: Design, report: str | bool | None, *, required: bool
+) -> dict[str, Any] | None:
+    """Check ``script`` and ``design`` on this machine; return the GMAT engine's facts.
+
+    ``report`` is the ReportFile the caller will read (``None``: the only one; ``False``:
+    not checked). Returns None when GMAT is not installed here and not ``required`` (the
+    workers are elsewhere and are checked by :func:`check_on_workers` instead).
+
+    Raises:
+        GmatMissingError: GMAT is not installed here and ``required``.
+        ScriptError: the script does not load, a field does not exist, a value does not
+            fit its field, or the report choice cannot be honoured.
+    """
+    from gmat_sweep_dask.execute import isolation
+
+    try:
+        answer = isolation.check_isolated(str(script), list(design.fields))
+    finally:
+        isolation.shutdown()  # the driver needs no warm engine
+    if answer.get("gmat_missing"):
+        if required:
+            raise GmatMissingError(f"GMAT is not installed here ({_why(answer)}): {GET_GMAT}")
+        return None
+    return _conclude(script, design, report, answer)
+
+
+def check_on_workers(
+    client: Any, script: Path, design: Design, report: str | bool | None, *, isolate: bool
+) -> dict[str, Any]:
+    """The checks of :func:`check_locally`, made on the cluster's workers instead.
+
+    With isolation this also starts each worker's warm engine host, in parallel.
+    """
+    from gmat_sweep_dask.execute.engine import check_mission
+    from gmat_sweep_dask.execute.isolation import check_isolated
+
+    check = check_isolated if isolate else check_mission
+    args = (str(script), list(design.fields))
+    if client.nthreads():
+        answers = list(client.run(check, *args).values())
+    else:  # an adaptive cluster at zero, or jobs still queued: the first worker answers
+        print("gmat-sweep-dask: waiting for the first Dask worker to join...", file=sys.stderr)
+        answers = [client.submit(check, *args, pure=False).result()]
+    missing = [a for a in answers if a.get("gmat_missing")]
+    if missing:
+        where = f"GMAT is not installed on the workers ({_why(missing[0])})"
+        raise GmatMissingError(f"{where}: {GET_GMAT}")
+    errors = sorted({e for answer in answers for e in answer["errors"]})
+    return _conclude(script, design, report, {**answers[0], "errors": errors})
+
+
+def _why(answer: dict[str, Any]) -> str:
+    """gmat-run's account of where it looked for GMAT, on one line."""
+    text = " ".join(answer["errors"]).split("GmatNotFoundError:", 1)[-1]
+    text = text.replace("No usable GMAT install found.", "").replace("Search results:", "")
+    return " ".join(text.split()).removeprefix("- ").replace(" - ", "; ")
+
+
+def _conclude(
+    script: Path, design: Design, report: str | bool | None, answer: dict[str, Any]
+) -> dict[str, Any]:
+    if answer["errors"]:
+        raise ScriptError(f"{script.name}: " + "; ".join(answer["errors"]))
+    if report is not False:
+        _check_report(script.name, report, answer["reports"])
+    design.resolve(answer["values"])
+    check_types(design, answer["values"])
+    return answer["gmat"]
+
+
+def check_types(design: Design, nominal: dict[str, Any]) -> None:
+    """Refuse design values whose type does not fit the field's value in the script.
+
+    Raises:
+        ScriptError: naming the field, the value and what the field takes.
+    """
+    for field, values in design.distinct_values().items():
+        if field not in nominal:
+            continue
+        expected, fits = _kind(nominal[field])
+        for value in values:
+            if not fits(value):
+                raise ScriptError(
+                    f"{field}={value!r}: the script's {field} is {expected} "
+                    f"({nominal[field]!r}); give {expected} values"
+                )
+
+
+def _kind(nominal: Any) -> tuple[str, Any]:
+    """A name for the type of ``nominal`` and a predicate for values that fit it."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    if isinstance(nominal, bool):
+        return "a boolean (true/false)", lambda v: isinstance(v, bool)
+    if isinstance(nominal, int):
+        return "an integer", lambda v: number(v) and float(v).is_integer()
+    if isinstance(nominal, float):
+        return "a number", number
+    if isinstance(nominal, str):
+        return "text", lambda v: isinstance(v, str)
+    if isinstance(nominal, list):
+        return "a list", lambda v: isinstance(v, list)
+    return type(nominal).__name__, lambda v: True
+
+
+def _check_report(script: str, wanted: str | bool | None, available: list[str]) -> None:
+    """Refuse, before anything runs, a report choice the frame could not honour."""
+    if not available:
+        return
+    if wanted is None and len(available) > 1:
+        raise ScriptError(f"{script} writes several ReportFiles {available}; pass report=NAME")
+    if wanted is not None and wanted not in available:
+        raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {available}")
+
+
+def elsewhere(spec: Any) -> bool:
+    """Whether a sweep with cluster ``spec`` runs away from this machine's GMAT.
+
+    True for a batch-system cluster, or when a default Dask client is active (its
+    workers may be anywhere); a new local cluster runs here.
+    """
+    if spec is not None and spec.kind != "local":
+        return True
+    from distributed import default_client
+
+    try:
+        default_client()
+    except ValueError:
+        return False
+    return True
+
+
+def check_shared(client: Any, sweep_dir: Path) -> None:
+    """Fail fast if a connected worker cannot see the sweep directory."""
+    if not client.nthreads():
+        return
+    blind = [
+        worker
+        for worker, sees in client.run(_sees, str(sweep_dir / layout.MANIFEST)).items()
+        if not sees
+    ]
+    if blind:
+        raise SweepDirError(
+            f"worker(s) {', '.join(sorted(blind))} cannot see {sweep_dir}: workers and the "
+            "driver must share a file system for the sweep directory"
+        )
+
+
+def _sees(path: str) -> bool:
+    return Path(path).is_file()

@@ -1,0 +1,161 @@
+"""The frozen copy of the script a sweep runs, and the drift gate that compares it.
+
+When a sweep is created, its script and every file it ``#Include``s (recursively) are
+copied into ``<sweep>/script/``; the workers run that copy, so editing the user's file
+while the sweep runs changes nothing. The main script keeps its name; included files
+below the script's directory keep their relative place, any other (absolute or ``..``)
+goes to ``script/_include/`` and the ``#Include`` line of the copy is rewritten to it.
+The header records, per copied file, where it came from and the canonical SHA-256 of
+its text, so :func:`drift` can say which of the user's files changed since.
+
+Only the script and its includes are frozen; data files the mission reads (ephemeris
+or attitude inputs, gravity models) are read where the script says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask.errors import ScriptError
+from gmat_sweep_dask.store.durable import writing
+
+DIRECTORY = "script"
+_INCLUDE = re.compile(r"""^(\s*#include\s+)(['"]?)([^'";\r\n]+?)\2(\s*;?\s*)$""", re.I | re.M)
+_MAX_FILES = 256
+
+
+def canonical_text(data: bytes) -> str:
+    """Script text with a BOM, CRLF/CR line ends and trailing newlines normalised."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return text.rstrip("\n") + "\n"
+
+
+def canonical_sha256(path: Path) -> str:
+    """SHA-256 of a script's canonical text (line ends, BOM, trailing blank lines aside)."""
+    return _sha(canonical_text(path.read_bytes()))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()
+
+
+def take(script: Path, sweep_dir: Path, *, version: int = 1) -> dict[str, Any]:
+    """Copy ``script`` and its includes into ``sweep_dir``; return the header record.
+
+    The record is ``{"path": <sweep-relative main copy>, "files": {<sweep-relative copy>:
+    {"source": <absolute source>, "sha256": ...}}}``. ``version`` > 1 puts the copies in
+    ``script/v<version>/`` (a later snapshot taken when drift was allowed).
+
+    Raises:
+        ScriptError: an included file is missing or unreadable, or includes loop.
+    """
+    base = DIRECTORY if version == 1 else f"{DIRECTORY}/v{version}"
+    plan = _plan(script.resolve(), base)
+    files: dict[str, Any] = {}
+    for source, (target, original, text) in plan.items():
+        final = sweep_dir / target
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with writing(final) as tmp:
+            tmp.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+        files[target] = {"source": str(source), "sha256": _sha(original)}
+    return {"path": plan[script.resolve()][0], "files": files}
+
+
+def drift(snapshot: dict[str, Any], main: Path | None) -> list[str]:
+    """The user's files that differ from the snapshot, as ``"<path> (changed|missing)"``.
+
+    ``main`` replaces the recorded source of the main script (``resume --script``).
+    """
+    changed = []
+    for target, record in snapshot.get("files", {}).items():
+        source = main if (main is not None and target == snapshot.get("path")) else None
+        source = source or Path(str(record.get("source")))
+        try:
+            now = canonical_sha256(source)
+        except OSError:
+            changed.append(f"{source} (missing)")
+            continue
+        if now != record.get("sha256"):
+            changed.append(f"{source} (changed)")
+    return changed
+
+
+def header_drift(header: dict[str, Any], main: Path | None) -> list[str]:
+    """The user's files that no longer match a manifest header's script (see :func:`drift`).
+
+    Headers written before snapshots existed are compared by the main script's hash.
+    """
+    recorded = header.get("snapshot")
+    if recorded:
+        return drift(recorded, main)
+    source = main or Path(header["script"])
+    try:
+        same = canonical_sha256(source) == header["script_sha256"]
+    except OSError:
+        return [f"{source} (missing)"]
+    return [] if same else [f"{source} (changed)"]
+
+
+def _plan(main: Path, base: str) -> dict[Path, tuple[str, str, str]]:
+    """Every file to copy: source → (sweep-relative target, its text, the text to write).
+
+    The text to write has its ``#Include`` lines pointed at the other copies.
+    """
+    root = main.parent
+    targets: dict[Path, str] = {main: f"{base}/{main.name}"}
+    texts: dict[Path, str] = {}
+    queue = [main]
+    while queue:
+        source = queue.pop()
+        text = _read(source)
+        for include in _includes(text, source):
+            if include not in targets:
+                if len(targets) >= _MAX_FILES:
+                    raise ScriptError(f"{main}: more than {_MAX_FILES} #Include files")
+                targets[include] = _target(include, root, base, len(targets))
+                queue.append(include)
+        texts[source] = text
+    plan = {}
+    for source, text in texts.items():
+        here = Path(targets[source]).parent
+
+        def relink(match: re.Match[str], source: Path = source, here: Path = here) -> str:
+            target = targets[_resolve(match.group(3), source)]
+            relative = os.path.relpath(target, here)
+            return f"{match.group(1)}'{relative}'{match.group(4)}"
+
+        plan[source] = (targets[source], text, _INCLUDE.sub(relink, text))
+    return plan
+
+
+def _includes(text: str, source: Path) -> list[Path]:
+    found = []
+    for match in _INCLUDE.finditer(text):
+        path = _resolve(match.group(3), source)
+        if not path.is_file():
+            raise ScriptError(f"{source}: #Include {match.group(3).strip()!r}: no such file")
+        found.append(path)
+    return found
+
+
+def _resolve(name: str, source: Path) -> Path:
+    path = Path(name.strip()).expanduser()
+    return (path if path.is_absolute() else source.parent / path).resolve()
+
+
+def _target(path: Path, root: Path, base: str, index: int) -> str:
+    if root in path.parents:
+        return f"{base}/{path.relative_to(root).as_posix()}"
+    return f"{base}/_include/{index:03d}-{path.name}"
+
+
+def _read(path: Path) -> str:
+    try:
+        return canonical_text(path.read_bytes())
+    except OSError as exc:
+        raise ScriptError(f"cannot read {path}: {exc.strerror}") from None
