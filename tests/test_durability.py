@@ -189,7 +189,7 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path: Path) -> None
     from conftest import SCRIPTS
 
     out = tmp_path / "busy"
-    first = cli_run(out, SCRIPTS / "leo.script", 25, 0.3)
+    first = cli_run(out, SCRIPTS / "leo.script", 60, 0.3)  # ~18 s: outlives the second
     try:
         wait_for_entries(out / "manifest.jsonl", 1)
         second = subprocess.run(
