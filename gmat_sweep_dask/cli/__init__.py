@@ -380,6 +380,9 @@ def _read_table(path: Path) -> Any:
 def _finish(result: Any, verbose: bool) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items()))
     total = sum(result.counts.values())
+    if not (result.executed or result.reconciled or result.failed):
+        click.echo(f"nothing to run: all {total} runs are ok — output: {result.out}")
+        return
     engine = " (GMAT stand-in engine)" if result.gmat.get("standin") else ""
     click.echo(
         f"{total} runs: {counts}; ran {result.executed} in {result.wall_s:.1f} s{engine} "

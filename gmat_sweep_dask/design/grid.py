@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,6 +14,9 @@ from gmat_sweep_dask.design.base import Design, check_field_name, check_value, n
 from gmat_sweep_dask.errors import SpecError
 
 MAX_RUNS = 2**53
+"""Run ids must stay exact in float64 (Parquet statistics, pandas indexes)."""
+MAX_AXIS_VALUES = 1_000_000
+"""Values per axis: each is recorded in the manifest header."""
 
 
 class Grid(Design):
@@ -33,7 +37,15 @@ class Grid(Design):
             check_field_name(name, where="grid")
             if isinstance(values, str | bytes) or not isinstance(values, Iterable):
                 raise SpecError(f"grid: values of {name!r} must be a list, got {values!r}")
-            checked = [check_value(v, where=f"grid {name}") for v in values]
+            checked = [
+                check_value(v, where=f"grid {name}")
+                for v in itertools.islice(values, MAX_AXIS_VALUES + 1)
+            ]
+            if len(checked) > MAX_AXIS_VALUES:
+                raise SpecError(
+                    f"grid: field {name!r} has more than {MAX_AXIS_VALUES:,} values; "
+                    "spread them over several fields, or give a samples= table"
+                )
             if not checked:
                 raise SpecError(f"grid: field {name!r} has no values")
             self._names += (name,)
@@ -43,7 +55,9 @@ class Grid(Design):
         for size in self._sizes:
             total *= int(size)
         if total > MAX_RUNS:
-            raise SpecError(f"grid: {total} runs is more than this tool can index")
+            raise SpecError(
+                f"grid: {total:,} runs is more than this tool can index (at most 2**53)"
+            )
         self._n = total
 
     @property

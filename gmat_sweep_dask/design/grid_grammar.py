@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gmat_sweep_dask.design.base import check_field_name, check_value
+from gmat_sweep_dask.design.grid import MAX_AXIS_VALUES
 from gmat_sweep_dask.errors import SpecError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -66,6 +67,11 @@ def _linspace(match: re.Match[str], where: str) -> list[float]:
         raise SpecError(f"{where}: bounds must be finite")
     if count < 1 or (count == 1 and lo != hi):
         raise SpecError(f"{where}: COUNT must be >= 2 (got {count}) in LO:HI:COUNT")
+    if count > MAX_AXIS_VALUES:
+        raise SpecError(
+            f"{where}: COUNT {count:,} is more than {MAX_AXIS_VALUES:,} values per field; "
+            "spread them over several fields, or give a --samples table"
+        )
     return [float(v) for v in np.linspace(lo, hi, count)]
 
 

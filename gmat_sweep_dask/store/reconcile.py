@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gmat_sweep_dask.errors import ManifestCorruptError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
+from gmat_sweep_dask.store.records import check_entry, encode
 
 
 def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
@@ -24,7 +26,7 @@ def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
     added = 0
     for record in sorted((sweep_dir / layout.OUTCOMES).glob("[!.]*.json")):
         outcomes = _read(record)
-        fresh = [o for o in outcomes if _wanted(manifest, sweep_dir, o)]
+        fresh = [o for o in outcomes if _wanted(manifest, record, o)]
         writer.append(fresh)
         for outcome in fresh:
             manifest.add(outcome)
@@ -43,15 +45,28 @@ def _read(record: Path) -> list[dict[str, Any]]:
     return [o for o in data if isinstance(o, dict)] if isinstance(data, list) else []
 
 
-def _wanted(manifest: mf.Manifest, sweep_dir: Path, outcome: dict[str, Any]) -> bool:
-    run_id = outcome.get("run_id")
-    if not isinstance(run_id, int) or not 0 <= run_id < manifest.run_count:
+def _wanted(manifest: mf.Manifest, record: Path, outcome: dict[str, Any]) -> bool:
+    """Whether ``outcome`` is a valid entry the manifest lacks, with its files in place.
+
+    A malformed or crafted outcome (bad types, a path leading out of the sweep
+    directory, a non-finite number) is left out: its run stays pending and runs again.
+    """
+    try:
+        check_entry(record, 1, outcome, manifest.run_count)
+        encode(outcome)
+    except (ManifestCorruptError, ValueError, TypeError):
         return False
+    run_id = outcome["run_id"]
     if manifest.entries.get(run_id, {}).get("status") == mf.OK:
         return False
     if run_id in manifest.entries and outcome.get("status") != mf.OK:
         return False
-    return all((sweep_dir / loc["path"]).is_file() for loc in outcome.get("outputs", {}).values())
+    sweep_dir = manifest.path.parent.resolve()
+    for location in outcome.get("outputs", {}).values():
+        path = (sweep_dir / location["path"]).resolve()
+        if sweep_dir not in path.parents or not path.is_file():
+            return False
+    return True
 
 
 def drop_records(sweep_dir: Path, tags: list[str | None], key: str) -> None:

@@ -12,6 +12,7 @@ the sweep directory.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ def check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: in
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
             expected = " or ".join(t.__name__ for t in types)
             raise ManifestCorruptError(path, number, f"{name} {value!r} is not {expected}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ManifestCorruptError(path, number, f"{name} {value!r} is not finite")
     for key, loc in (entry.get("outputs") or {}).items():
         if not (isinstance(loc, dict) and isinstance(loc.get("path"), str)):
             raise ManifestCorruptError(path, number, f"output {key!r} has no path")

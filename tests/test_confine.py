@@ -1,0 +1,85 @@
+"""Every file a run writes stays in its own directory, whatever its Filename says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SCRIPTS
+
+from gmat_sweep_dask import open_sweep, sweep
+from gmat_sweep_dask.execute.confine import escapes
+
+SMAS = [7000.0, 7200.0, 7400.0]
+
+
+def with_filename(tmp_path: Path, filename: str) -> Path:
+    text = (SCRIPTS / "leo.script").read_text()
+    script = tmp_path / "abs.script"
+    script.write_text(text.replace("'positions.txt'", f"'{filename}'"))
+    return script
+
+
+def first_x(frame: pd.DataFrame) -> list[float]:
+    return frame.groupby(level=0)["Sat.X"].first().round(6).tolist()
+
+
+@pytest.mark.parametrize("where", ["script", "override"])
+def test_absolute_output_paths_never_leave_the_run(client, tmp_path: Path, where: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "positions.txt"
+    if where == "script":
+        script, grid = with_filename(tmp_path, str(target)), {"Sat.SMA": SMAS}
+    else:
+        script = SCRIPTS / "leo.script"
+        grid = {"Sat.SMA": SMAS, "Positions.Filename": [str(target)]}
+    frame = sweep(script, grid=grid, out=tmp_path / "s", client=client, progress=False)
+    data = frame.compute()
+    assert list(outside.iterdir()) == []  # nothing written outside the sweep
+    assert (data["status"] == "ok").all()
+    # each run has its own rows: periapsis x = SMA * (1 - ECC) at t=0, ECC = 0.001
+    assert first_x(data) == [round(s * 0.999, 6) for s in SMAS]
+    reference = sweep(
+        SCRIPTS / "leo.script",
+        grid={"Sat.SMA": SMAS},
+        out=tmp_path / "ref",
+        client=client,
+        progress=False,
+    ).compute()
+    cols = ["Sat.X", "Sat.Y", "Sat.Z"]
+    pd.testing.assert_frame_equal(data[cols], reference[cols])
+
+
+def test_output_paths_that_climb_out_are_kept_in(client, tmp_path: Path) -> None:
+    script = with_filename(tmp_path, "../../escaped.txt")
+    frame = sweep(
+        script,
+        grid={"Sat.SMA": SMAS[:2]},
+        out=tmp_path / "s",
+        client=client,
+        progress=False,
+        keep_raw=True,
+    )
+    assert (frame.compute()["status"] == "ok").all()
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not (tmp_path / "s" / "escaped.txt").exists()
+    assert (tmp_path / "s" / "runs" / "0" / "Positions-escaped.txt").is_file()
+    assert len(open_sweep(tmp_path / "s").compute()) > 2
+
+
+@pytest.mark.parametrize(
+    ("name", "outside"),
+    [
+        ("positions.txt", False),
+        ("sub/dir/positions.txt", False),
+        ("/tmp/x.txt", True),
+        ("../x.txt", True),
+        ("a/../../x.txt", True),
+        ("C:\\data\\x.txt", True),
+        ("~/x.txt", True),
+    ],
+)
+def test_which_names_escape(name: str, outside: bool) -> None:
+    assert escapes(name) is outside
