@@ -104,7 +104,11 @@ def check_field_name(name: Any, *, where: str) -> str:
 def check_value(value: Any, *, where: str) -> Any:
     """Return ``value`` as a native scalar if it can be written to a GMAT field."""
     value = native(value)
-    if isinstance(value, bool | str | int):
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise SpecError(f"{where}: integer {value} is out of range; give it as a float")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -44,7 +44,7 @@ class Samples(Design):
                 if not finite.all():
                     row = int((~finite).argmax())
                     raise SpecError(
-                        f"samples: column {name!r} row {row}: value {column.iloc[row]!r} "
+                        f"samples: column {name!r} row {row}: value {native(column.iloc[row])!r} "
                         "is not finite (expected a finite number)"
                     )
             elif not pd.api.types.is_bool_dtype(column):

@@ -1,0 +1,120 @@
+"""The script a sweep runs is frozen in the sweep directory when the sweep is created."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SCRIPTS
+
+from gmat_sweep_dask import Manifest, ScriptError, Sweep, open_sweep
+from gmat_sweep_dask.design import Grid
+from gmat_sweep_dask.store import snapshot
+
+
+def test_editing_the_script_during_a_sweep_changes_nothing(client, tmp_path: Path) -> None:
+    script = tmp_path / "m.script"
+    script.write_text((SCRIPTS / "leo.script").read_text())
+    out = tmp_path / "s"
+    env = {**os.environ, "GMAT_STANDIN_DELAY": "0.3"}
+    args = [
+        sys.executable,
+        "-m",
+        "gmat_sweep_dask",
+        "run",
+        str(script),
+        "--grid",
+        "Sat.SMA=7000:7400:12",
+        "--out",
+        str(out),
+        "-q",
+        "--workers",
+        "1",
+    ]
+    driver = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (
+        not (out / "manifest.jsonl").is_file()
+        or len((out / "manifest.jsonl").read_text().splitlines()) < 2
+    ):
+        assert time.monotonic() < deadline and driver.poll() is None, driver.stderr.read()
+        time.sleep(0.1)
+    script.write_text(script.read_text().replace("Sat.ECC = 0.001", "Sat.ECC = 0.2"))
+    assert driver.wait(timeout=300) == 0, driver.stderr.read()
+    frame = open_sweep(out).compute()
+    clean = tmp_path / "clean"
+    Sweep(
+        SCRIPTS / "leo.script",
+        Grid({"Sat.SMA": list(frame.groupby(level=0)["Sat.SMA"].first())}),
+        clean,
+    ).run(client, progress=False)
+    cols = ["Sat.X", "Sat.Y", "Sat.Z"]
+    assert frame[cols].equals(open_sweep(clean).compute()[cols])  # every run: ECC 0.001
+    with pytest.raises(ScriptError, match=r"m\.script \(changed\)"):
+        Sweep.from_manifest(out)
+
+
+def test_a_moved_sweep_resumes_from_its_snapshot(client, tmp_path: Path) -> None:
+    script = tmp_path / "gone.script"
+    script.write_text((SCRIPTS / "leo.script").read_text())
+    out = tmp_path / "s"
+    Sweep(script, Grid({"Sat.SMA": [7000.0, 7100.0]}), out).run(client, progress=False)
+    script.unlink()
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    entry = next(i for i, line in enumerate(lines) if '"run_id":1' in line)
+    del lines[entry]  # run 1 to redo
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    resumed = Sweep.from_manifest(out).resume(client, progress=False)
+    assert resumed.counts == {"ok": 2} and resumed.executed == 1
+
+
+def test_included_files_are_frozen_beside_the_script(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "inc").mkdir(parents=True)
+    (project / "inc" / "sat.txt").write_text("% the spacecraft\n")
+    far = tmp_path / "far"
+    far.mkdir()
+    (far / "common.txt").write_text("#Include 'more.txt'\n")
+    (far / "more.txt").write_text("% more\n")
+    main = project / "main.script"
+    main.write_text(f"#Include 'inc/sat.txt'\n#Include '{far / 'common.txt'}';\n% end\n")
+    out = tmp_path / "s"
+    out.mkdir()
+    frozen = snapshot.take(main, out)
+    assert frozen["path"] == "script/main.script"
+    assert set(frozen["files"]) == {
+        "script/main.script",
+        "script/inc/sat.txt",
+        "script/_include/002-common.txt",
+        "script/_include/003-more.txt",
+    }
+    text = (out / "script" / "main.script").read_text()
+    assert "#Include 'inc/sat.txt'" in text and "#Include '_include/002-common.txt';" in text
+    assert (out / "script/_include/002-common.txt").read_text() == "#Include '003-more.txt'\n"
+    assert snapshot.drift(frozen, None) == []
+    (far / "more.txt").write_text("% edited\n")
+    assert snapshot.drift(frozen, None) == [f"{far / 'more.txt'} (changed)"]
+
+
+def test_a_missing_include_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    main = tmp_path / "main.script"
+    main.write_text("#Include 'nope.txt'\n")
+    with pytest.raises(ScriptError, match=r"#Include 'nope\.txt': no such file"):
+        snapshot.take(main, tmp_path)
+
+
+def test_the_header_records_the_snapshot(client, tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    Sweep(SCRIPTS / "leo.script", Grid({"Sat.SMA": [7000.0]}), out).run(client, progress=False)
+    header = Manifest.load(out / "manifest.jsonl").header
+    recorded = header["snapshot"]["files"]["script/leo.script"]
+    assert recorded["source"] == str(SCRIPTS / "leo.script")
+    assert (
+        recorded["sha256"]
+        == header["script_sha256"]
+        == snapshot.canonical_sha256(SCRIPTS / "leo.script")
+    )
