@@ -21,8 +21,7 @@ MAX_LINES = 300
 OVERSIZED = {
     "cli/__init__.py": 399,
     "execute/isolation.py": 319,
-    "execute/sweep.py": 405,
-    "store/manifest.py": 348,
+    "execute/sweep.py": 366,
 }
 #: Import cycles present when this test was written (cli imports stochastic's commands,
 #: stochastic imports cli's shared options). The list may only shrink.

@@ -275,12 +275,13 @@ def run(
     """
     from gmat_sweep_dask.api import make_design
     from gmat_sweep_dask.design.grid_grammar import parse_axes
+    from gmat_sweep_dask.design.samples import read_table
     from gmat_sweep_dask.errors import SpecError
     from gmat_sweep_dask.execute.sweep import Sweep
 
     if samples is not None and grid_tokens:
         raise SpecError("give either --grid or --samples, not both")
-    table = _read_table(samples) if samples is not None else None
+    table = read_table(samples) if samples is not None else None
     axes = parse_axes(grid_tokens) if grid_tokens else None
     if axes is None and table is None:
         raise SpecError("give at least one --grid NAME=SPEC, or --samples FILE")
@@ -360,21 +361,6 @@ def compact_command(sweep_dir: Path) -> None:
         f"merged {report.merged_files} files into {report.written_files}; "
         f"removed {report.removed_orphans} orphaned files"
     )
-
-
-def _read_table(path: Path) -> Any:
-    import pandas as pd
-
-    from gmat_sweep_dask.errors import SpecError
-
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"--samples {str(path)!r}: cannot read it ({exc})") from None
-    raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
 
 
 def _finish(result: Any, verbose: bool) -> None:

@@ -101,8 +101,8 @@ class MonteCarlo(Design):
                 raise SpecError(f"perturb {name}: its nominal value is not known yet")
             values = values + self.nominal[name]
         if not np.isfinite(values).all():
-            bad = int(ids[int(np.argmin(np.isfinite(values)))])
-            raise SpecError(f"perturb {name}: run {bad} draws a non-finite value")
+            bad = float(values[int(np.argmin(np.isfinite(values)))])
+            raise SpecError(f"perturb {name}: a draw is not a finite number ({bad!r})")
         return values
 
     def header(self) -> dict[str, Any]:

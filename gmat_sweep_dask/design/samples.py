@@ -104,3 +104,19 @@ def _digest(table: pd.DataFrame) -> str:
     digest = hashlib.sha256(repr(list(table.columns)).encode())
     digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The sample table in a ``.csv`` or ``.parquet`` file (one row per run).
+
+    Raises:
+        SpecError: another file type, or a file that cannot be read as one.
+    """
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"--samples {str(path)!r}: cannot read it ({exc})") from None
+    raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
