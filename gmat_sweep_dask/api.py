@@ -190,21 +190,33 @@ def extend(
     runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
     ones. Raises SpecError for a design that cannot grow.
     """
-    job = Sweep.from_manifest(
+    job = grown(
         out,
+        n,
         allow_script_drift=allow_script_drift,
         keep_raw=keep_raw,
         timeout=timeout,
         isolate=isolate,
     )
+    progress = options.pop("progress", True)
+    job.run(client, progress=progress, report=report, require_report=True, **options)
+    return job.frame(report)
+
+
+def grown(out: str | Path, n: int, **reopen: Any) -> Sweep:
+    """The sweep in ``out`` reopened (see :meth:`Sweep.from_manifest`) with ``n`` more
+    runs (base samples, trajectories) in its design; they run at the next ``run()``.
+
+    Raises:
+        SpecError: the design cannot grow (grids, samples, Latin hypercubes).
+    """
+    job = Sweep.from_manifest(out, **reopen)
     if not isinstance(job.design, MonteCarlo):
         raise SpecError(
             f"{out}: only Monte Carlo sweeps can be extended, this one is a {job.design.kind} sweep"
         )
     job.grow(job.design.extended(n))
-    progress = options.pop("progress", True)
-    job.run(client, progress=progress, report=report, require_report=True, **options)
-    return job.frame(report)
+    return job
 
 
 def _run(

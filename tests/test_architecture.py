@@ -19,13 +19,11 @@ MAX_LINES = 300
 #: Modules over MAX_LINES when this test was written, at most their length then. The list
 #: may only shrink: split a module rather than raise its cap.
 OVERSIZED = {
-    "cli/__init__.py": 399,
     "execute/isolation.py": 319,
     "execute/sweep.py": 366,
 }
-#: Import cycles present when this test was written (cli imports stochastic's commands,
-#: stochastic imports cli's shared options). The list may only shrink.
-KNOWN_CYCLES = [{"gmat_sweep_dask.cli", "gmat_sweep_dask.cli.stochastic"}]
+#: Import cycles allowed (none: the CLI's shared pieces live in cli/common.py).
+KNOWN_CYCLES: list[set[str]] = []
 
 
 def module_name(path: Path) -> str:

@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from gmat_sweep_dask.cli import (
+from gmat_sweep_dask.cli.common import (
     UserPath,
-    _cluster_choice,
-    _cluster_options,
-    _finish,
-    _handle_errors,
-    _run_options,
-    _sweep_options,
+    cluster_choice,
+    cluster_options,
+    finish,
+    handle_errors,
+    run_options,
+    sweep_options,
 )
 
 _PERTURB_HELP = (
@@ -71,17 +71,17 @@ def _stochastic(
 
     kinds = {"mc": MonteCarlo, "lhs": LatinHypercube, "sobol": Sobol, "morris": Morris}
     design = kinds[kind](parse_perturb(perturb), n, seed, **design_options)
-    run_args = _cluster_choice(options)
-    job = Sweep(script, design, out, **_sweep_options(options))
-    _finish(job.run(**run_args), run_args["progress"])
+    run_args = cluster_choice(options)
+    job = Sweep(script, design, out, **sweep_options(options))
+    finish(job.run(**run_args), run_args["progress"])
 
 
 @click.command(name="monte-carlo")
 @click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @_design_options("Runs.")
-@_run_options
-@_cluster_options
-@_handle_errors
+@run_options
+@cluster_options
+@handle_errors
 def monte_carlo_command(
     script: Path, n: int, perturb: tuple[str, ...], seed: int | None, out: Path, **options: Any
 ) -> None:
@@ -99,9 +99,9 @@ def monte_carlo_command(
 @click.command(name="lhs")
 @click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @_design_options("Runs.")
-@_run_options
-@_cluster_options
-@_handle_errors
+@run_options
+@cluster_options
+@handle_errors
 def lhs_command(
     script: Path, n: int, perturb: tuple[str, ...], seed: int | None, out: Path, **options: Any
 ) -> None:
@@ -119,9 +119,9 @@ def lhs_command(
 @click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
 @_design_options("Base samples (each 2D+2 runs for D fields; a power of two).")
 @click.option("--no-second-order", is_flag=True, help="D+2 runs per base sample, no S2.")
-@_run_options
-@_cluster_options
-@_handle_errors
+@run_options
+@cluster_options
+@handle_errors
 def sobol_command(
     script: Path,
     n: int,
@@ -155,9 +155,9 @@ def sobol_command(
     show_default=True,
     help="Grid values per field (even).",
 )
-@_run_options
-@_cluster_options
-@_handle_errors
+@run_options
+@cluster_options
+@handle_errors
 def morris_command(
     script: Path,
     n: int,
@@ -181,9 +181,9 @@ def morris_command(
 @click.argument("sweep_dir", type=UserPath(path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Runs to add.")
 @click.option("--allow-script-drift", is_flag=True, help="Run even if the script changed.")
-@_run_options
-@_cluster_options
-@_handle_errors
+@run_options
+@cluster_options
+@handle_errors
 def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options: Any) -> None:
     """Grow the Monte Carlo sweep in SWEEP_DIR by N runs, in place.
 
@@ -196,20 +196,12 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
     Example:
       gmat-sweep-dask extend runs/mc --n 500
     """
-    from gmat_sweep_dask.design import MonteCarlo
-    from gmat_sweep_dask.errors import SpecError
-    from gmat_sweep_dask.execute.sweep import Sweep
+    from gmat_sweep_dask.api import grown
 
-    sweep_options = _sweep_options(options)
-    run_args = _cluster_choice(options)
-    job = Sweep.from_manifest(sweep_dir, allow_script_drift=allow_script_drift, **sweep_options)
-    if not isinstance(job.design, MonteCarlo):
-        raise SpecError(
-            f"{sweep_dir}: only Monte Carlo sweeps can be extended, "
-            f"this one is a {job.design.kind} sweep"
-        )
-    job.grow(job.design.extended(n))
-    _finish(job.run(**run_args), run_args["progress"])
+    reopen = sweep_options(options)
+    run_args = cluster_choice(options)
+    job = grown(sweep_dir, n, allow_script_drift=allow_script_drift, **reopen)
+    finish(job.run(**run_args), run_args["progress"])
 
 
 @click.command(name="sensitivity")
@@ -218,7 +210,7 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
 @click.option("--report", help="The ReportFile, when the script writes several.")
 @click.option("--drop-failed", is_flag=True, help="Leave out blocks holding failed runs.")
 @click.option("--pairs", is_flag=True, help="Sobol second-order indices, one row per pair.")
-@_handle_errors
+@handle_errors
 def sensitivity_command(
     sweep_dir: Path, metric: str, report: str | None, drop_failed: bool, pairs: bool
 ) -> None:
