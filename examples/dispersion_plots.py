@@ -9,8 +9,9 @@ What it shows:
   mean of the minimum altitude with a ±1 standard-error band, to see when more runs stop
   paying;
 * ``heatmap(frame, "Sat.SMA", "Sat.ECC", "Sat.Earth.Altitude:min")``: a 6 x 7 grid whose
-  last eccentricity, 1.05, is no closed orbit, so GMAT fails those six runs: their cells
-  are grey and crossed (the uneven ECC axis is drawn one cell per value).
+  last eccentricity, 1.0, is a parabola, a value GMAT refuses, so those six runs fail:
+  their cells are grey and crossed (the uneven ECC axis is drawn one cell per value).
+  (An ECC above 1 would not fail: GMAT flies it as a hyperbola.)
 
 Run it (from the repository root; GMAT_ROOT unset means the GMAT stand-in engine):
 
@@ -42,7 +43,7 @@ PERTURB = {
 }
 GRID = {
     "Sat.SMA": [6900.0, 7000.0, 7100.0, 7200.0, 7300.0, 7400.0],
-    "Sat.ECC": [0.0, 0.02, 0.04, 0.06, 0.08, 0.5, 1.05],  # 1.05: not an ellipse
+    "Sat.ECC": [0.0, 0.02, 0.04, 0.06, 0.08, 0.5, 1.0],  # 1.0: GMAT refuses a parabola
 }
 
 

@@ -219,4 +219,4 @@ def test_dispersion_plots_corner_convergence_and_heatmap(tmp_path: Path) -> None
     assert values["convergence_runs"] == "240"
     assert 590 < float(values["altitude_min_mean_km"]) < 640  # perigee of ~7000 km, e~0.001
     assert 0 < float(values["altitude_min_se_km"]) < 2
-    assert values["heatmap_failed_cells"] == "not ok (6 cells)"  # ECC 1.05 x 6 SMAs
+    assert values["heatmap_failed_cells"] == "not ok (6 cells)"  # ECC 1.0 x 6 SMAs

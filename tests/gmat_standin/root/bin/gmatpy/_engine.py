@@ -22,7 +22,11 @@ Fault injection (read when ``RunScript`` starts; the script Variables win over t
   run dir is the directory of the current log file (gmat-run's working directory).
 
 ``RunScript`` returns 1 on success, -2 for an initialisation error (bad references,
-unsupported settings, an invalid orbit) and -5 for an error during the run.
+unsupported settings, an invalid orbit) and -5 for an error during the run; the log of a
+failed run ends like GMAT's: `` *** Mission run failed.`` and the total run time.
+
+Like the standalone gmatpy of GMAT R2026a, ``Setup`` raises RuntimeError in a process
+forked after ``gmatpy`` was imported; an engine started before the fork still runs.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ._base import GmatObject
 from ._sandbox import RunError, Sandbox
 
 VERSION_TAG = "R2026a"
+_IMPORT_PID = os.getpid()
 BANNER = f"GMAT stand-in engine (a test double for GMAT {VERSION_TAG}; two-body Kepler physics)"
 
 
@@ -78,6 +83,10 @@ class Engine:
     # --- lifecycle ----------------------------------------------------------------------------
     def setup(self, startup_file: str | None) -> None:
         """Read the startup file (``KEY = VALUE`` lines) and note the bootstrap."""
+        if os.getpid() != _IMPORT_PID:
+            raise RuntimeError(
+                "GMAT cannot be used after fork; use multiprocessing's spawn context"
+            )
         if startup_file and os.path.isfile(startup_file):
             with open(startup_file, encoding="utf-8") as fh:
                 for line in fh:
@@ -130,7 +139,7 @@ class Engine:
             sandbox = Sandbox(self.objects, self.commands, self.message)
         except RunError as exc:
             self.message(f"**** ERROR **** Sandbox initialization failed: {exc}", error=True)
-            return -2
+            return self._failed(started, -2)
         self.sandbox = sandbox
         fault, delay = self._knobs()
         if delay > 0:
@@ -145,10 +154,10 @@ class Engine:
                 "run-time error (simulated integrator failure)",
                 error=True,
             )
-            return -5
+            return self._failed(started, -5)
         if fault not in (0, 2):
             self.message(f"**** ERROR **** unknown StandinFault code {fault}", error=True)
-            return -5
+            return self._failed(started, -5)
         try:
             sandbox.execute()
             if fault == 2:
@@ -158,10 +167,16 @@ class Engine:
             sandbox.write_outputs()
         except (RunError, OSError) as exc:
             self.message(f"**** ERROR **** {exc}", error=True)
-            return -5
+            return self._failed(started, -5)
         self.message("Mission run completed.")
         self.message(f"===> Total Run Time: {time.perf_counter() - started:f} seconds")
         return 1
+
+    def _failed(self, started: float, status: int) -> int:
+        """End a failed run's log as GMAT does; return ``status``."""
+        self.message("\n *** Mission run failed.")
+        self.message(f"===> Total Run Time: {time.perf_counter() - started:f} seconds")
+        return status
 
     def _knobs(self) -> tuple[int, float]:
         def var(name: str) -> float:

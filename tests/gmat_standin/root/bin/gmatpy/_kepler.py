@@ -10,8 +10,10 @@
   AOP from the x axis; circular equatorial orbits report the true longitude as TA.
 * Earth rotation (for longitude, latitude and ground stations) is a uniform spin of
   ``7.2921159e-5 rad/s`` about the MJ2000 z axis from GMST = 280.46061837504 deg at J2000
-  (UTC used for UT1; no precession, nutation or polar motion). The Earth is a sphere of
-  radius 6378.1363 km (altitude and latitude are geocentric).
+  (UTC used for UT1; no precession, nutation or polar motion). Altitude and latitude are
+  geodetic, on GMAT's Earth ellipsoid (equatorial radius 6378.1363 km, flattening
+  0.0033527) about the MJ2000 z axis: within tens of metres of real GMAT, whose pole
+  precesses. Ground stations sit on a sphere of that radius (``StateType = Spherical``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 MU = 398600.4415
 R_EARTH = 6378.1363
+FLATTENING = 0.0033527
 OMEGA_EARTH = 7.2921159e-5
 GMST_J2000 = math.radians(280.46061837504)
 ECC_TOL = 1e-11
@@ -291,6 +294,20 @@ def station_inertial(t_utc: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         [c * fixed[0] - s * fixed[1], s * fixed[0] + c * fixed[1], np.full_like(th, fixed[2])],
         axis=1,
     )
+
+
+def geodetic(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geodetic latitude (rad) and height (km) above the Earth ellipsoid of positions (n, 3)."""
+    e2 = FLATTENING * (2.0 - FLATTENING)
+    p = np.hypot(r[:, 0], r[:, 1])
+    lat = np.arctan2(r[:, 2], p * (1.0 - e2))
+    for _ in range(6):  # converges to ~1e-15 rad for any height above a few km below ground
+        n = R_EARTH / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
+        lat = np.arctan2(r[:, 2] + e2 * n * np.sin(lat), p)
+    n = R_EARTH / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
+    # Height along the normal, well-conditioned at every latitude.
+    height = p * np.cos(lat) + r[:, 2] * np.sin(lat) - R_EARTH**2 / n
+    return lat, height
 
 
 def geodetic_to_fixed(lat_deg: float, lon_deg: float, alt_km: float) -> np.ndarray:

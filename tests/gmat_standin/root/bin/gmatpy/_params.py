@@ -9,7 +9,7 @@ Spacecraft parameters: epochs ``{UTC,A1,TAI,TT,TDB}{Gregorian,ModJulian}``, ``El
 ``X Y Z VX VY VZ`` (optionally ``Sat.EarthMJ2000Eq.X`` or ``Sat.EarthFixed.X``); Keplerian
 ``SMA ECC INC RAAN AOP TA MA EA`` (optionally ``Sat.Earth.SMA``); ``RadPer RadApo`` and their
 aliases ``Periapsis Apoapsis`` (radii, km); ``OrbitPeriod Energy C3Energy HMAG MM``;
-``RMAG VMAG``; ``Altitude Latitude Longitude`` (spherical Earth, see ``_kepler``); and any
+``RMAG VMAG``; ``Altitude Latitude Longitude`` (geodetic, see ``_kepler``); and any
 numeric Spacecraft field (``Sat.DryMass``). A Variable is reported by its bare name.
 """
 
@@ -150,9 +150,9 @@ def _derived(param: str, state: tuple) -> np.ndarray:
     if param == "VMAG":
         return np.linalg.norm(v, axis=1)
     if param == "Altitude":
-        return rmag - _kepler.R_EARTH
+        return _kepler.geodetic(r)[1]
     if param == "Latitude":
-        return np.degrees(np.arcsin(r[:, 2] / rmag))
+        return np.degrees(_kepler.geodetic(r)[0])
     if param == "Longitude":
         rf, _ = _kepler.to_fixed(t, r, v)
         return np.degrees(np.arctan2(rf[:, 1], rf[:, 0]))

@@ -8,9 +8,12 @@ its schema (GUI-saved scripts carry dozens of cosmetic ones): they become generi
 
 Spacecraft state: Keplerian (``SMA ECC INC RAAN AOP TA``) and Cartesian (``X .. VZ``) fields
 are both always readable and writable; the representation last written is the stored one
-and the other is converted on demand (two-body, MJ2000Eq, Earth). Checks follow GMAT:
-``SMA`` must be > 0 (or < 0 when ``ECC > 1``), ``ECC >= 0``, ``0 <= INC <= 180``; an
-``ECC > 1`` or a periapsis inside the Earth is accepted.
+and the other is converted on demand (two-body, MJ2000Eq, Earth). Keplerian writes follow
+GMAT R2026a: ``SMA`` within 0.001 km of 0, ``ECC`` = 1 (or -1) and ``INC`` outside
+[0, 180] are rejected; a negative ``ECC`` is read as its magnitude; the sign of ``SMA``
+follows ``ECC`` (negative exactly when ``ECC > 1``), so ``SMA = -5`` on an ellipse means
+5 km and ``ECC = 1.5`` on a 7000 km orbit makes ``SMA = -7000``. A periapsis inside the
+Earth is accepted; ``Cd`` and ``Cr`` are not checked.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ class Spacecraft(GmatObject):
         *(real(n, 0.0) for n in CARTESIAN),
         *(real(n, 0.0) for n in KEPLERIAN),
         real("DryMass", 850, at_least(0)),
-        real("Cd", 2.2, at_least(0)),
-        real("Cr", 1.8, between(0, 2)),
+        real("Cd", 2.2),
+        real("Cr", 1.8),
         real("DragArea", 15, at_least(0)),
         real("SRPArea", 1, at_least(0)),
         _text("Id", "SatId"),
@@ -147,10 +150,9 @@ class Spacecraft(GmatObject):
                 kep = self.keplerian()
             except APIException:
                 kep = [7000.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-            allowed = _check_element(field, number, kep)
+            allowed = _write_element(field, number, kep)
             if allowed is not None:
                 raise not_allowed(self, field, number, allowed)
-            kep[KEPLERIAN.index(field)] = number
             self._rep, self._state = "kep", kep
         elif field in CARTESIAN:
             number = self.coerce(self._require(field), value)
@@ -165,6 +167,8 @@ class Spacecraft(GmatObject):
             try:
                 self._epoch = _timesys.parse_epoch(text, self._values["DateFormat"])
             except ValueError:
+                if self._values["DateFormat"].endswith("Gregorian"):  # GMAT's own words
+                    raise APIException(f'Gregorian date "{text}" is not valid.') from None
                 raise not_allowed(
                     self, field, text, f"an epoch in the {self._values['DateFormat']} format"
                 ) from None
@@ -176,16 +180,26 @@ class Spacecraft(GmatObject):
             super().set_value(field, value)
 
 
-def _check_element(field: str, value: float, kep: list[float]) -> str | None:
-    """GMAT's allowed range for one Keplerian element, given the other current elements."""
+def _write_element(field: str, value: float, kep: list[float]) -> str | None:
+    """Write one Keplerian element into ``kep`` as GMAT reads it (see the module doc).
+
+    Returns None, or GMAT's "allowed values" text for a rejected write (``kep`` untouched).
+    """
+    if field not in ("SMA", "ECC"):
+        if field == "INC" and not 0.0 <= value <= 180.0:
+            return "0.0 <= Real Number <= 180.0"
+        kep[KEPLERIAN.index(field)] = value
+        return None
+    sma, ecc = kep[0], kep[1]
     if field == "SMA":
-        if value > 0 or (value < 0 and kep[1] > 1.0):
-            return None
-        return "Real Number > 0.0, or < 0.0 when ECC > 1"
-    if field == "ECC":
-        return None if value >= 0.0 else "Real Number >= 0.0"
-    if field == "INC":
-        return None if 0.0 <= value <= 180.0 else "0.0 <= Real Number <= 180.0"
+        if abs(value) < 0.001:
+            return "Real Number != 0 (tolerance = 0.001)"
+        sma = value
+    else:
+        ecc = abs(value)
+        if ecc == 1.0:
+            return "Real Number != 1.0"
+    kep[0], kep[1] = (-abs(sma) if ecc > 1.0 else abs(sma)), ecc
     return None
 
 
@@ -215,7 +229,7 @@ class Propagator(GmatObject):
         _text("FM", "", OBJECT_TYPE),
         enum("Type", "RungeKutta89"),
         real("InitialStepSize", 60, at_least(0, strict=True)),
-        real("Accuracy", 1e-11, at_least(0)),
+        real("Accuracy", 1e-11, at_least(0, strict=True)),
         real("MinStep", 0.001, at_least(0)),
         real("MaxStep", 2700, at_least(0, strict=True)),
         _int("MaxStepAttempts", 50, 1),

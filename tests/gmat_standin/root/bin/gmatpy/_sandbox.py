@@ -172,7 +172,14 @@ class Sandbox:
         return best
 
     def _propagate(self, cmd: Propagate) -> None:
-        step = float(self.objects[cmd.prop].get_value("InitialStepSize"))
+        prop = self.objects[cmd.prop]
+        step = float(prop.get_value("InitialStepSize"))
+        for name in cmd.sats if prop.get_value("FM") else ():
+            if float(self.sats[name].obj.get_value("DryMass")) <= 0.0:  # GMAT's ODEModel check
+                raise RunError(
+                    f"ODEModel Exception Thrown: Total spacecraft mass is less than zero for "
+                    f'Spacecraft "{name}" used by Forcemodel "{prop.get_value("FM")}"'
+                )
         orbits = {
             n: _kepler.Orbit(self.sats[n].t, self.sats[n].r, self.sats[n].v) for n in cmd.sats
         }

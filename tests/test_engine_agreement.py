@@ -1,0 +1,156 @@
+"""The stand-in engine does what real GMAT R2026a does, where our tests rely on it.
+
+Each test runs on both engines (``engine_root``: the stand-in, then the real GMAT of the
+``real_gmat`` tier) and pins what real GMAT was seen to do: which field writes it rejects
+when they are set and which meaningless values it accepts (and how it reads them), the
+error and log of a run that fails while running, ``Setup`` refused after a fork, the
+reference rows and geodetic altitude, the EphemerisFile's columns and epochs. The engine is
+probed once per engine by ``tests/engine_probe.py`` in a process of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import TESTS
+
+MU = 398600.4415
+R_EARTH = 6378.1363  # GMAT's Earth: equatorial radius (km) and flattening
+FLATTENING = 0.0033527
+_PROBES: dict[Path, dict[str, Any]] = {}
+
+
+def probe(root: Path) -> dict[str, Any]:
+    """What ``tests/engine_probe.py`` saw on the engine at ``root`` (run once per root)."""
+    if root not in _PROBES:
+        result = subprocess.run(
+            [sys.executable, str(TESTS / "engine_probe.py")],
+            env={**os.environ, "GMAT_ROOT": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        _PROBES[root] = json.loads(result.stdout)
+    return _PROBES[root]
+
+
+def field_write(root: Path, field: str, value: Any) -> dict[str, Any]:
+    return probe(root)["fields"][f"{field}={value!r}"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("Sat.INC", 500),
+        ("Sat.INC", -10),
+        ("Sat.SMA", 0),
+        ("Sat.DryMass", -1),
+        ("Integrator.Accuracy", -1),
+        ("Integrator.Accuracy", 0),
+        ("Integrator.InitialStepSize", 0),
+        ("Positions.Precision", 0),
+        ("Sat.Epoch", "garbage"),
+        ("Sat.ECC", 1.0),  # parabolic
+        ("Sat.ECC", -1.0),
+    ],
+)
+def test_gmat_rejects_these_values_when_they_are_set(engine_root, field, value) -> None:
+    run = field_write(engine_root, field, value)
+    assert run["status"] == "failed"
+    assert run["error"].startswith(f"GmatFieldError: GMAT rejected write to '{field}'")
+    assert run["log_tail"] is None  # nothing ran
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "x0", "y0"),
+    [
+        ("Sat.SMA", -5, 5 * 0.999, 0.0),  # SMA < 0 with ECC < 1: read as |SMA|
+        ("Sat.ECC", -0.5, 7000 * 0.5, 0.0),  # ECC < 0: read as |ECC|
+        ("Sat.ECC", -3, -7000 * (1 - 3), 0.0),  # ...then ECC > 1 makes SMA negative
+        ("Sat.ECC", 1.5, -7000 * (1 - 1.5), 0.0),  # a hyperbola through 3500 km
+        ("Sat.INC", 180, 6993.0, 0.0),
+        ("Sat.RAAN", 400, 6993 * math.cos(math.radians(40)), 6993 * math.sin(math.radians(40))),
+        ("Sat.TA", -720, 6993.0, 0.0),
+        ("Sat.SMA", 6000, 6000 * 0.999, 0.0),  # periapsis inside the Earth
+        ("Sat.Cd", -1, 6993.0, 0.0),
+        ("Sat.Cr", 3, 6993.0, 0.0),
+    ],
+)
+def test_gmat_accepts_these_values_and_runs_them_as_it_reads_them(
+    engine_root, field, value, x0, y0
+) -> None:
+    run = field_write(engine_root, field, value)
+    assert run["status"] == "ok", run["error"]
+    values = run["report/Positions"]["values"]
+    assert values["Sat.X"][0] == pytest.approx(x0, abs=1e-6)
+    assert values["Sat.Y"][0] == pytest.approx(y0, abs=1e-6)
+    if field == "Sat.INC":  # retrograde and equatorial
+        assert values["Sat.Y"][1] < 0 and abs(values["Sat.Z"][1]) < 1e-6
+
+
+def test_a_run_that_fails_while_running_names_the_error_in_its_log_tail(engine_root) -> None:
+    run = field_write(engine_root, "Sat.DryMass", 0)
+    assert run["status"] == "failed"
+    assert run["error"].startswith("GmatRunError: GMAT RunScript returned status")
+    tail = run["log_tail"]
+    assert 'Total spacecraft mass is less than zero for Spacecraft "Sat"' in tail
+    assert "Mission run failed" in tail
+
+
+def test_setup_after_fork_is_refused_but_a_started_engine_runs_in_the_child(engine_root) -> None:
+    child = probe(engine_root)["fork"]
+    assert child["setup"].startswith("RuntimeError: GMAT cannot be used after fork")
+    assert child["rows"] == 3
+
+
+def test_the_reference_rows_and_a_geodetic_altitude(engine_root) -> None:
+    reference = probe(engine_root)["reference"]["report/Positions"]
+    assert reference["elapsed"][:2] == [0.0, 30.0]
+    rows = np.array([reference["values"][c][:2] for c in ("Sat.X", "Sat.Y", "Sat.Z")]).T
+    published = [[6993.0, 0.0, 0.0], [6989.332373, 199.112254, 108.109133]]
+    np.testing.assert_allclose(rows, published, rtol=0, atol=1e-3)
+    leo = probe(engine_root)["leo"]["report/Orbit"]["values"]
+    x, y, z = (np.array(leo[c]) for c in ("Sat.X", "Sat.Y", "Sat.Z"))
+    altitude = np.array(leo["Sat.Earth.Altitude"])
+    # Altitude above GMAT's oblate Earth (the pole taken as MJ2000's z; real GMAT's
+    # precessed pole moves it by tens of metres): up to 5 km above the height over a sphere.
+    np.testing.assert_allclose(altitude, geodetic_altitude(x, y, z), rtol=0, atol=0.1)
+    assert (altitude - (np.hypot(np.hypot(x, y), z) - R_EARTH)).max() > 4.0
+
+
+def geodetic_altitude(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Height above the ellipsoid of GMAT's Earth (Bowring's iteration)."""
+    e2 = FLATTENING * (2 - FLATTENING)
+    p = np.hypot(x, y)
+    lat = np.arctan2(z, p * (1 - e2))
+    for _ in range(5):
+        n = R_EARTH / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+        lat = np.arctan2(z + e2 * n * np.sin(lat), p)
+    n = R_EARTH / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+    return p / np.cos(lat) - n
+
+
+def test_the_ephemeris_file_columns_epochs_and_frame(engine_root) -> None:
+    eph = probe(engine_root)["ephemeris"]["ephemeris/Eph"]
+    assert eph["columns"] == ["Epoch", "X", "Y", "Z", "VX", "VY", "VZ"]
+    # Its own 60 s grid from the first epoch, and the final epoch of the propagation.
+    assert eph["elapsed"] == [*np.arange(0.0, 5828.0, 60.0).tolist(), 5828.0]
+    attrs = eph["attrs"]
+    assert (attrs["time_scale"], attrs["central_body"], attrs["coordinate_system"]) == (
+        "UTC",
+        "Earth",
+        "EME2000",
+    )
+    v = eph["values"]
+    r = np.linalg.norm([v["X"], v["Y"], v["Z"]], axis=0)
+    speed = np.linalg.norm([v["VX"], v["VY"], v["VZ"]], axis=0)
+    np.testing.assert_allclose(speed**2 / 2 - MU / r, -MU / (2 * 7000.0), rtol=1e-6)
