@@ -8,11 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dask.config
 import pytest
 from click.testing import CliRunner
 
 from gmat_sweep_dask.cli import main
-from gmat_sweep_dask.execute.cluster import ClusterSpec, jobqueue_kwargs
+from gmat_sweep_dask.execute.cluster import ClusterSpec
+from gmat_sweep_dask.execute.jobqueue import DEFAULT_MEMORY, describe, jobqueue_kwargs
+
+NO_JOB_CONFIG = {
+    f"jobqueue.{kind}.{key}": None
+    for kind in ("slurm", "pbs")
+    for key in ("cores", "memory", "processes")
+}
 
 
 def test_jobqueue_kwargs_map_flags_and_forward_gmat_root(monkeypatch) -> None:
@@ -35,9 +43,62 @@ def test_jobqueue_kwargs_map_flags_and_forward_gmat_root(monkeypatch) -> None:
     assert kwargs["python"] == sys.executable
 
 
-def test_unset_flags_leave_jobqueue_config_alone(monkeypatch) -> None:
+def test_without_configuration_a_job_is_one_core_one_process_and_the_default_memory(
+    monkeypatch,
+) -> None:
+    pytest.importorskip("dask_jobqueue")
     monkeypatch.delenv("GMAT_ROOT", raising=False)
-    assert set(jobqueue_kwargs(ClusterSpec(kind="pbs"))) == {"python"}
+    with dask.config.set(NO_JOB_CONFIG):
+        kwargs = jobqueue_kwargs(ClusterSpec(kind="pbs"))
+        line = describe(ClusterSpec(kind="pbs", jobs=2))
+    assert DEFAULT_MEMORY == "2GB"  # the value docs/cluster.md and the README state
+    assert {k: kwargs[k] for k in ("cores", "processes", "memory")} == {
+        "cores": 1,
+        "processes": 1,
+        "memory": "2GB",
+    }
+    assert kwargs["scheduler_options"] == {"dashboard_address": "127.0.0.1:0"}
+    assert line == (
+        "2 pbs jobs, each 1 core, 1 worker process, 2GB memory, walltime 00:30:00 "
+        "(cores and memory: gmat-sweep-dask's defaults; set --cores, --memory or jobqueue.yaml)"
+    )
+
+
+def test_jobqueue_configuration_beats_our_defaults_and_flags_beat_both() -> None:
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    configured = {
+        **NO_JOB_CONFIG,
+        "jobqueue.slurm.cores": 4,
+        "jobqueue.slurm.memory": "8GB",
+        "jobqueue.slurm.scheduler-options": {"dashboard_address": ":8790"},
+        "jobqueue.slurm.job-script-prologue": ["module load gmat"],
+        "jobqueue.slurm.python": "/opt/site/python3",
+    }
+    with dask.config.set(configured):
+        from_config = jobqueue_kwargs(ClusterSpec(kind="slurm"))
+        line = describe(ClusterSpec(kind="slurm", adapt=(0, 3)))
+        flagged = jobqueue_kwargs(ClusterSpec(kind="slurm", cores=2, memory="3GB"))
+        with dask_jobqueue.SLURMCluster(**from_config) as cluster:
+            config_script = cluster.job_script()
+        with dask_jobqueue.SLURMCluster(**flagged) as cluster:
+            flag_script = cluster.job_script()
+        with dask.config.set({"jobqueue.slurm.processes": 2}):
+            fewer = jobqueue_kwargs(ClusterSpec(kind="slurm"))
+    assert "cores" not in from_config and "memory" not in from_config  # jobqueue reads them
+    assert from_config["processes"] == 4  # one single-threaded worker per configured core
+    assert from_config["scheduler_options"] == {"dashboard_address": ":8790"}
+    assert "processes" not in fewer  # a configured process count is kept
+    assert from_config["job_script_prologue"][0] == "module load gmat"
+    assert "python" not in from_config  # the configured interpreter is kept
+    assert "/opt/site/python3 -m distributed.cli.dask_worker" in config_script
+    assert line == (
+        "0 to 3 slurm jobs (adaptive), each 4 cores, 4 worker processes, 8GB memory, "
+        "walltime 00:30:00"
+    )
+    assert "#SBATCH --cpus-per-task=4" in config_script and "#SBATCH --mem=8G" in config_script
+    assert "--nworkers 4" in config_script and "--nthreads 1" in config_script
+    assert "#SBATCH --cpus-per-task=2" in flag_script and "#SBATCH --mem=3G" in flag_script
+    assert "--nworkers 2" in flag_script and "--nthreads 1" in flag_script
 
 
 def test_slurm_job_script_carries_the_options(monkeypatch) -> None:
@@ -51,8 +112,7 @@ def test_slurm_job_script_carries_the_options(monkeypatch) -> None:
         account="acct",
         job_extra=("--exclusive",),
     )
-    options = {"dashboard_address": ":0"}
-    with dask_jobqueue.SLURMCluster(**jobqueue_kwargs(spec), scheduler_options=options) as cluster:
+    with dask_jobqueue.SLURMCluster(**jobqueue_kwargs(spec)) as cluster:
         script = cluster.job_script()
     assert "#SBATCH -A acct" in script
     assert "#SBATCH --exclusive" in script
@@ -220,7 +280,7 @@ def test_account_reaches_each_scheduler_under_its_own_name(kind, directive) -> N
     dask_jobqueue = pytest.importorskip("dask_jobqueue")
     spec = ClusterSpec(kind=kind, cores=1, memory="1GB", account="acct")
     cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster")
-    with cls(**jobqueue_kwargs(spec), scheduler_options={"dashboard_address": ":0"}) as cluster:
+    with cls(**jobqueue_kwargs(spec)) as cluster:
         assert directive in cluster.job_script()
 
 

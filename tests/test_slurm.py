@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -16,8 +17,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask.config
 import pandas as pd
 import pytest
+from test_security import Watched, refused_while_running, slow_grid_tokens
 
 from gmat_sweep_dask import Manifest, Sweep, open_sweep, sweep
 from gmat_sweep_dask.design import Grid
@@ -102,45 +105,58 @@ def test_a_50_run_sweep_on_slurm_equals_local(slurm_client, client, example_scri
     assert workers <= set(slurm_client.scheduler_info()["workers"])
 
 
-def test_cli_run_with_cluster_slurm(slurm: Path, example_script: Path, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DASK_JOBQUEUE__SLURM__SCHEDULER_OPTIONS": '{"host": "127.0.0.1"}',
-        "DASK_JOBQUEUE__SLURM__LOG_DIRECTORY": str(slurm),
-    }
+def test_cli_cluster_slurm_without_configuration_is_tls_and_refuses_strangers(
+    slurm: Path, fault_script: Path, tmp_path: Path
+) -> None:
+    """``--cluster slurm --jobs 2`` with no jobqueue configuration and no job flags."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_JOBQUEUE")}
     out = tmp_path / "cli"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gmat_sweep_dask",
-            "run",
-            str(example_script),
-            "--grid",
-            "Sat.SMA=7000:7400:10",
-            "--out",
-            str(out),
-            "--cluster",
-            "slurm",
-            "--jobs",
-            "2",
-            "--cores",
-            "1",
-            "--memory",
-            "1GB",
-            "--walltime",
-            "00:10:00",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "10 runs: 10 ok" in result.stdout
-    assert open_sweep(out).compute().index.nunique() == 10
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(fault_script)]
+    command += [*slow_grid_tokens(), "--out", str(out), "--cluster", "slurm", "--jobs", "2"]
+    watched = Watched.start(command, env=env, cwd=tmp_path)
+    refused_while_running(watched)
+    (credentials,) = [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in credentials.iterdir()} == {0o600}
+    code, stdout, stderr = watched.finish()
+    assert code == 0, stderr
+    assert "16 runs: 16 ok" in stdout
+    lines = stderr.splitlines()
+    chosen = [line for line in lines if "slurm jobs, each" in line]
+    assert chosen == [
+        "gmat-sweep-dask: 2 slurm jobs, each 1 core, 1 worker process, 2GB memory, "
+        "walltime 00:30:00 (cores and memory: gmat-sweep-dask's defaults; "
+        "set --cores, --memory or jobqueue.yaml)"
+    ]
+    (dashboard,) = [line for line in lines if "dashboard" in line]
+    assert "ssh -N -L" in dashboard or "no dashboard" in dashboard
+    assert not [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
+    assert open_sweep(out).compute().index.nunique() == 16
+
+
+def test_default_job_resources_reach_the_job_script_and_tls_workers_join(
+    slurm: Path, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    from gmat_sweep_dask.execute.cluster import ClusterSpec
+    from gmat_sweep_dask.execute.jobqueue import jobqueue_cluster
+
+    spec = ClusterSpec(kind="slurm", jobs=2, options={"log_directory": str(slurm)})
+    with (
+        dask.config.set({f"jobqueue.slurm.{key}": None for key in ("cores", "memory")}),
+        jobqueue_cluster(spec, secure=True, workdir=tmp_path / "s") as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        script = cluster.job_script()
+        client.wait_for_workers(2, timeout=240)
+        workers = client.scheduler_info()["workers"].values()
+        assert all(w["nthreads"] == 1 for w in workers)
+        assert all(1.8e9 < w["memory_limit"] <= 2e9 for w in workers)  # 2GB per job
+        assert client.submit(sum, [20, 22]).result() == 42
+    assert "#SBATCH --cpus-per-task=1" in script and "#SBATCH --mem=2G" in script
+    assert "--nthreads 1" in script and "--nworkers" not in script  # one process per job
+    assert "tls://" in script and "--tls-key" in script
 
 
 def test_a_scancelled_worker_job_loses_no_completed_run(

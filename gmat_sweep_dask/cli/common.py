@@ -70,10 +70,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
         from gmat_sweep_dask.execute.interrupts import guard
+        from gmat_sweep_dask.execute.security import one_line_warnings
 
         out = kwargs.get("out") or kwargs.get("sweep_dir")
         try:
-            with guard():
+            with guard(), one_line_warnings():
                 return command(*args, **kwargs)
         except UsageError as exc:
             one_line = " ".join(str(exc).split())  # e.g. gmat-run's list of places searched
@@ -150,6 +151,7 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=UserPath(exists=True, dir_okay=False),
             help="Client private key (PEM) for TLS, if not inside --tls-cert.",
         ),
+        click.option("--insecure", is_flag=True, default=None, help=help_text("insecure")),
         click.option(
             "--retries",
             type=click.IntRange(min=0),
@@ -185,6 +187,7 @@ def cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
         queue=kwargs.pop("queue"),
         account=kwargs.pop("account"),
         job_extra=kwargs.pop("job_extra"),
+        insecure=kwargs.pop("insecure"),
     )
     scheduler = kwargs.pop("scheduler")
     if spec.kind == "local" and spec.workers is not None and scheduler is None:

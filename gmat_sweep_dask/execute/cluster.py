@@ -1,29 +1,34 @@
-"""Which Dask cluster a sweep runs on, and who owns (closes) it.
+"""Which Dask cluster a sweep runs on, who owns (closes) it, and how it is secured.
 
 Precedence: an explicit ``client``; else a ``scheduler`` address to join (optionally over
 TLS); else a ``dask-jobqueue`` cluster described by a :class:`ClusterSpec` (SLURM, PBS,
-SGE, LSF), built from the usual ``jobqueue`` dask.config plus the spec's overrides; else
-the active default client (``distributed.Client()`` created earlier in the session); else
-a new ``LocalCluster`` on 127.0.0.1 with one single-threaded worker process per core
-(its workers leave SIGINT to the driver: :mod:`~.workersignals`). A
-cluster started here is closed when the sweep ends; a client the caller passed or created
-is never closed.
+SGE, LSF; see :mod:`gmat_sweep_dask.execute.jobqueue`); else the active default client
+(``distributed.Client()`` created earlier in the session); else a new ``LocalCluster`` on
+127.0.0.1 with one single-threaded worker process per core, its dashboard on 127.0.0.1
+(its workers leave SIGINT to the driver: :mod:`~.workersignals`). A cluster started here
+is closed when the sweep ends and uses TLS with credentials made for it
+(:mod:`gmat_sweep_dask.execute.security`) unless insecure; a client the caller passed or
+created, or a scheduler it names, is used as it is and never closed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from distributed import Client, LocalCluster
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
+from gmat_sweep_dask.execute import jobqueue, security
+from gmat_sweep_dask.execute.clusterspec import ClusterSpec
 
 WORKERS_PER_CORE = 8
 """Local worker processes per usable core at most: GMAT runs are CPU-bound, so more only
@@ -31,30 +36,6 @@ queue for the cores while holding memory."""
 WORKER_MEMORY = 256 * 2**20
 """Memory a local worker process and its GMAT engine process need at least (about 250 MB
 measured with the stand-in engine; a real GMAT engine needs more)."""
-
-JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
-_ACCOUNT_NAMES = {"sge": "project", "lsf": "project"}
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    """How to build a cluster: ``kind`` is ``local`` or a dask-jobqueue scheduler name.
-
-    ``jobs`` fixes the number of jobs; ``adapt=(min, max)`` scales between them instead.
-    The other fields override dask-jobqueue's configured defaults when set.
-    """
-
-    kind: str = "local"
-    workers: int | None = None
-    jobs: int | None = None
-    adapt: tuple[int, int] | None = None
-    cores: int | None = None
-    memory: str | None = None
-    walltime: str | None = None
-    queue: str | None = None
-    account: str | None = None
-    job_extra: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,24 +61,39 @@ class TLS:
 @contextmanager
 def connect(
     client: Client | None = None,
+    workdir: Path | None = None,
     *,
     scheduler: str | None = None,
     spec: ClusterSpec | None = None,
     tls: TLS | None = None,
     announce: bool = True,
 ) -> Iterator[Client]:
-    """Yield a connected client following the precedence in the module docstring."""
+    """Yield a connected client following the precedence in the module docstring.
+
+    ``workdir`` (default: the current directory) is where a dask-jobqueue cluster's
+    workers find their TLS credentials: the sweep directory, which they must see anyway.
+    ``announce`` prints the cluster banner on stderr: the scheduler's address, the jobs'
+    resources and how to reach the dashboard.
+    """
     if client is not None:
         yield client
         return
+    spec = spec or ClusterSpec()
     if scheduler is not None:
+        if tls is None:
+            security.warn_if_plain(scheduler, spec.insecure)
         with _join(scheduler, tls) as joined:
             yield joined
         return
-    spec = spec or ClusterSpec()
+    secure = security.wanted(spec.insecure)
     if spec.kind != "local":
-        with _jobqueue_cluster(spec) as cluster, Client(cluster) as queued:
-            _announce(announce, f"{spec.kind} cluster", queued)
+        cluster = jobqueue.jobqueue_cluster(spec, secure=secure, workdir=workdir or Path.cwd())
+        with cluster as started, Client(started) as queued:
+            if announce:
+                host = jobqueue.dashboard_address(spec).rsplit(":", 1)[0].strip("[]")
+                tunnel = security.is_loopback(host)
+                more = [jobqueue.describe(spec), _dashboard(queued, tunnel=tunnel)]
+                _announce(f"{spec.kind} cluster", queued, secure, more)
             yield queued
         return
     active = _active_client()
@@ -116,10 +112,13 @@ def connect(
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.CRITICAL,
             preload=["gmat_sweep_dask.execute.workersignals"],  # Ctrl-C is the driver's
+            security=security.temporary() if secure else None,
         ) as cluster,
         Client(cluster) as local,
     ):
-        _announce(announce, f"LocalCluster with {n_workers} workers", local)
+        if announce:
+            workers = f"{n_workers} worker" + ("" if n_workers == 1 else "s")
+            _announce(f"LocalCluster with {workers}", local, secure, [_dashboard(local)])
         yield local
 
 
@@ -158,10 +157,10 @@ def check_local_workers(workers: int) -> None:
 @contextmanager
 def _join(scheduler: str, tls: TLS | None) -> Iterator[Client]:
     """Connect to a running scheduler; a refusal or timeout is a one-line UsageError."""
-    security = tls.security() if tls else None
+    credentials = tls.security() if tls else None
     timeout = config.get("connect-timeout")
     try:
-        joined = Client(scheduler, security=security, timeout=timeout)
+        joined = Client(scheduler, security=credentials, timeout=timeout)
     except (OSError, TimeoutError, TypeError, ValueError) as exc:
         hint = "" if tls or not scheduler.startswith("tls://") else " (TLS needs --tls-* files)"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -170,64 +169,28 @@ def _join(scheduler: str, tls: TLS | None) -> Iterator[Client]:
         yield joined
 
 
-def jobqueue_kwargs(spec: ClusterSpec) -> dict[str, Any]:
-    """Keyword arguments for the dask-jobqueue cluster class of ``spec``.
-
-    ``account`` becomes ``project`` for SGE and LSF, whose jobqueue classes call it so.
-    Each job runs ``cores`` single-threaded worker processes (GMAT is one engine per
-    process), and ``GMAT_ROOT`` is exported in the job script when it is set here.
-    """
-    kwargs: dict[str, Any] = dict(spec.options)
-    for name in ("cores", "memory", "walltime", "queue", "account"):
-        value = getattr(spec, name)
-        if value is not None:
-            kwargs[_ACCOUNT_NAMES.get(spec.kind, name) if name == "account" else name] = value
-    if spec.cores is not None:
-        kwargs.setdefault("processes", spec.cores)
-    if spec.job_extra:
-        kwargs["job_extra_directives"] = list(spec.job_extra)
-    prologue = list(kwargs.get("job_script_prologue", []))
-    if os.environ.get("GMAT_ROOT"):
-        prologue.append(f"export GMAT_ROOT={os.environ['GMAT_ROOT']}")
-    if prologue:
-        kwargs["job_script_prologue"] = prologue
-    kwargs.setdefault("python", sys.executable)
-    return kwargs
+def _announce(what: str, client: Client, secure: bool, more: list[str]) -> None:
+    """Print the banner: what runs where, how it is secured, then ``more`` lines."""
+    address = client.scheduler.address
+    how = "TLS, credentials made for this sweep" if secure else "no TLS: insecure"
+    for line in [f"{what}, scheduler {address} ({how})", *more]:
+        print(f"gmat-sweep-dask: {line}", file=sys.stderr)
 
 
-@contextmanager
-def _jobqueue_cluster(spec: ClusterSpec) -> Iterator[Any]:
-    if spec.kind not in JOBQUEUE:
-        raise UsageError(f"--cluster {spec.kind!r}: expected local or one of {sorted(JOBQUEUE)}")
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise UsageError(
-            f"--cluster {spec.kind} needs dask-jobqueue: pip install 'gmat-sweep-dask[jobqueue]'"
-        ) from None
-    cls = getattr(dask_jobqueue, JOBQUEUE[spec.kind])
-    try:
-        cluster = cls(**jobqueue_kwargs(spec))
-    except (TypeError, ValueError) as exc:  # dask-jobqueue's complaints about its settings
-        raise UsageError(f"--cluster {spec.kind}: {exc}") from None
-    with cluster:
-        if spec.adapt is not None:
-            cluster.adapt(minimum_jobs=spec.adapt[0], maximum_jobs=spec.adapt[1])
-        else:
-            cluster.scale(jobs=spec.jobs or 1)
-        yield cluster
-
-
-def _announce(enabled: bool, what: str, client: Client) -> None:
-    if not enabled:
-        return
+def _dashboard(client: Client, *, tunnel: bool = False) -> str:
+    """The dashboard link; with ``tunnel``, how to reach it from another machine by SSH."""
     try:
         import bokeh  # noqa: F401 - distributed serves its dashboard only with bokeh
     except ImportError:
-        dashboard = "no dashboard (pip install 'gmat-sweep-dask[dashboard]')"
-    else:
-        dashboard = f"dashboard {client.dashboard_link}"
-    print(f"gmat-sweep-dask: {what}; {dashboard}", file=sys.stderr)
+        return "no dashboard (pip install 'gmat-sweep-dask[dashboard]')"
+    port = client.scheduler_info()["services"]["dashboard"]
+    if not tunnel:
+        return f"dashboard {client.dashboard_link}"
+    host = socket.gethostname()
+    return (
+        f"dashboard on {host} at http://127.0.0.1:{port}/status only; from your own machine: "
+        f"ssh -N -L {port}:127.0.0.1:{port} {host}, then open http://localhost:{port}/status"
+    )
 
 
 def _active_client() -> Client | None:

@@ -222,7 +222,7 @@ class Sweep:
             with (
                 guard() as interrupts,
                 connect(
-                    client, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
+                    client, self.out, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
                 ) as active,
             ):
                 # the workers see GMAT and the script too (and their engines start warm)
