@@ -23,14 +23,16 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LINE = re.compile(r"^([a-z0-9_]+): (.*)$")
 
 
-def run_example(name: str, out: Path, *, gmat_root: bool = True, timeout: float = 240) -> dict:
-    """Run ``examples/<name>`` with ``--out out``; return its ``key: value`` lines."""
+def run_example(
+    name: str, out: Path, *args: str, gmat_root: bool = True, timeout: float = 240
+) -> dict:
+    """Run ``examples/<name> --out out *args``; return its ``key: value`` lines."""
     env = dict(os.environ)
     env.pop("GMAT_ROOT", None)
     if gmat_root:
         env["GMAT_ROOT"] = str(STANDIN_ROOT)
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), "--out", str(out)],
+        [sys.executable, str(EXAMPLES / name), "--out", str(out), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -118,19 +120,26 @@ def slurm_answers() -> bool:
 
 
 @pytest.mark.slow
-def test_cluster_recipe_local_and_slurm_frames_are_equal(tmp_path: Path) -> None:
-    out = tmp_path / "cluster"
-    values = run_example("cluster_recipe.py", out, timeout=290)
+def test_cluster_recipe_uses_slurm_only_when_asked(tmp_path: Path) -> None:
+    values = run_example("cluster_recipe.py", tmp_path / "cluster", timeout=290)
     assert values["local_runs"] == "20" and values["local_workers"] == "2"
-    if slurm_answers():  # tests/run.sh starts a private SLURM and sets SLURM_CONF
-        assert values["slurm"] == "ran", values["stdout"]
-        assert values["slurm_runs"] == "20"
-        assert values["slurm_runs_on_slurm_workers"] == "True"
-        assert values["frames_equal"] == "True"
-    else:
-        assert values["slurm"] == "skipped"
-        assert values["slurm_skip_reason"]
-        assert "frames_equal" not in values
+    assert values["slurm"] == "skipped"  # even where a SLURM answers
+    assert "--slurm" in values["slurm_skip_reason"]
+    assert "frames_equal" not in values
+    assert not (tmp_path / "cluster" / "slurm").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_cluster_recipe_local_and_slurm_frames_are_equal(tmp_path: Path) -> None:
+    if not slurm_answers():  # tests/run.sh starts a private SLURM and sets SLURM_CONF
+        pytest.skip("no SLURM answers (run tests/cluster/slurm-up.sh, as tests/run.sh does)")
+    values = run_example("cluster_recipe.py", tmp_path / "cluster", "--slurm", timeout=290)
+    assert values["local_runs"] == "20" and values["local_workers"] == "2"
+    assert values["slurm"] == "ran", values["stdout"]
+    assert values["slurm_runs"] == "20"
+    assert values["slurm_runs_on_slurm_workers"] == "True"
+    assert values["frames_equal"] == "True"
 
 
 @pytest.mark.slow
