@@ -115,15 +115,28 @@ def real_gmat_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_client(real_gmat_root: Path, standin_environment: Path) -> Iterator[object]:
-    """A 2-worker LocalCluster on the real GMAT engine, shared by the session."""
+def real_cluster_client(real_gmat_root: Path, standin_environment: Path) -> Iterator[object]:
+    """A 2-worker LocalCluster whose workers run the real GMAT engine, shared by the session."""
     cluster, session_client = _local_cluster({"GMAT_ROOT": str(real_gmat_root)})
     yield session_client
     session_client.close()
     cluster.close()
 
 
-@pytest.fixture(scope="session", params=["standin", "real"])
+@pytest.fixture
+def real_client(
+    real_gmat_root: Path, real_cluster_client: object, monkeypatch: pytest.MonkeyPatch
+) -> object:
+    """The real-GMAT cluster, with this process's GMAT_ROOT the real one during the test.
+
+    Like a user's driver: a sweep checks the script with the driver's own GMAT (and records
+    that engine) before the workers run it.
+    """
+    monkeypatch.setenv("GMAT_ROOT", str(real_gmat_root))
+    return real_cluster_client
+
+
+@pytest.fixture(params=["standin", "real"])
 def engine_client(request: pytest.FixtureRequest, client: object) -> object:
     """The stand-in cluster, then the real-GMAT one (``real_gmat`` tier; skips without it)."""
     if request.param == "standin":
