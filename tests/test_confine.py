@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 from conftest import SCRIPTS
 
 from gmat_sweep_dask import open_sweep, sweep
-from gmat_sweep_dask.execute.confine import escapes
+from gmat_sweep_dask.execute.confine import escapes, private_temp_dir
 
 SMAS = [7000.0, 7200.0, 7400.0]
 
@@ -83,3 +85,19 @@ def test_output_paths_that_climb_out_are_kept_in(client, tmp_path: Path) -> None
 )
 def test_which_names_escape(name: str, outside: bool) -> None:
     assert escapes(name) is outside
+
+
+@pytest.mark.parametrize("before", [None, "/somewhere/else"])
+def test_gmat_s_temporary_directory_is_the_run_s_own_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str | None
+) -> None:
+    if before is None:
+        monkeypatch.delenv("TMP", raising=False)
+    else:
+        monkeypatch.setenv("TMP", before)
+    python_tmp = tempfile.gettempdir()
+    with private_temp_dir(tmp_path / "run") as private:
+        assert os.environ["TMP"] == str(private) and private == tmp_path / "run" / ".gmat-tmp"
+        assert private.is_dir() and tempfile.gettempdir() == python_tmp
+        (private / "sat.e").write_text("staged")
+    assert os.environ.get("TMP") == before and not private.exists()

@@ -29,7 +29,7 @@ from gmat_sweep_dask import (
     time_scale,
 )
 from gmat_sweep_dask.cli.overview import describe
-from gmat_sweep_dask.design import Samples
+from gmat_sweep_dask.design import Grid, Samples
 from gmat_sweep_dask.execute import isolation
 
 pytestmark = pytest.mark.real_gmat
@@ -165,6 +165,39 @@ def test_report_and_ephemeris_outputs_of_one_propagation(real_client, tmp_path):
     )
     drift = (as_stk["time"] - eph["time"]).dt.total_seconds().abs()
     assert drift.max() < 1e-5  # STK epochs are seconds since the scenario epoch, as floats
+
+
+def test_an_stk_ephemeris_is_never_staged_where_another_gmat_can_meet_it(real_client, tmp_path):
+    # GMAT writes an STK ephemeris to <TMP>/<its file name> first and copies it at the end:
+    # with TMP shared (default /tmp), parallel runs writing the same name overwrite each
+    # other's file, and a run whose staging name is taken (here: a directory) hangs.
+    shared = tmp_path / "shared-tmp"
+    (shared / "sat.e").mkdir(parents=True)
+
+    def use_tmp(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("TMP", None)
+        else:
+            os.environ["TMP"] = value
+        isolation.shutdown()  # the next engine process inherits it
+
+    out = tmp_path / "stk"
+    grid = {
+        "Sat.SMA": [7000.0, 7200.0],
+        "Eph.FileFormat": ["STK-TimePosVel"],
+        "Eph.Filename": ["sat.e"],
+    }
+    real_client.run(use_tmp, str(shared))
+    try:
+        script = REAL_SCRIPTS / "ephemeris.script"
+        result = Sweep(script, Grid(grid), out, timeout=20).run(real_client, progress=False)
+    finally:
+        real_client.run(use_tmp, None)
+    assert result.counts == {"ok": 2}, entries(out)
+    eph = open_sweep(out, kind="ephemeris").compute()
+    assert eph.groupby(level=0).size().tolist() == [99, 99]
+    staged = [p.name for p in shared.iterdir() if p.name.startswith("sat.e")]
+    assert staged == ["sat.e"] and not any((shared / "sat.e").iterdir())  # nothing went there
 
 
 def hohmann_burns(r1: float, a1: float, r2: float) -> tuple[float, float]:

@@ -8,13 +8,28 @@ every output file name that is absolute or climbs out (``Filename`` of ReportFil
 EphemerisFile, ContactLocator, EclipseLocator and any other output subscriber or event
 locator, ``ReportFile`` of a solver) becomes ``<resource>-<file name>`` in the working
 directory. Relative names inside it are left to gmat-run, which keeps them there.
+
+GMAT also stages some files in its temporary directory (``TMP``, else ``TMPDIR``, else
+``/tmp``) under their bare file name: an STK ephemeris is written there first and copied
+to its ``Filename`` when the run ends. Shared, that name meets every other GMAT process
+writing the same file name at the same time (each overwrites the other's file: empty or
+mixed ephemerides) or a stale entry of that name (the run hangs). While a run runs,
+:func:`private_temp_dir` makes GMAT's temporary directory a directory of its own inside
+its working directory.
 """
 
 from __future__ import annotations
 
 import contextlib
-from pathlib import PurePosixPath, PureWindowsPath
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+
+#: GMAT's temporary directory during a run, inside the run's working directory.
+GMAT_TMP = ".gmat-tmp"
 
 #: GMAT object-type enum name → the field naming the file objects of that type write.
 OUTPUT_FIELDS = {"SUBSCRIBER": "Filename", "EVENT_LOCATOR": "Filename", "SOLVER": "ReportFile"}
@@ -63,3 +78,28 @@ def escapes(name: str) -> bool:
 def _file_name(name: str) -> str:
     leaf = PureWindowsPath(name).name or "output"
     return leaf.lstrip(".") or "output"
+
+
+@contextlib.contextmanager
+def private_temp_dir(working_dir: Path) -> Iterator[Path]:
+    """Make ``<working_dir>/.gmat-tmp`` GMAT's temporary directory for the ``with`` block.
+
+    GMAT reads ``TMP`` each time it stages a file, so ``TMP`` is set for the block (the
+    caller holds the GMAT lock: one run per process at a time) and restored after it; the
+    directory is removed afterwards. Python's own temporary directory is settled first, so
+    it never becomes this one.
+    """
+    tempfile.gettempdir()
+    private = Path(working_dir) / GMAT_TMP
+    shutil.rmtree(private, ignore_errors=True)
+    private.mkdir(parents=True)
+    saved = os.environ.get("TMP")
+    os.environ["TMP"] = str(private)
+    try:
+        yield private
+    finally:
+        if saved is None:
+            os.environ.pop("TMP", None)
+        else:
+            os.environ["TMP"] = saved
+        shutil.rmtree(private, ignore_errors=True)

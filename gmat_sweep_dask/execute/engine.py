@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from gmat_sweep_dask.execute.confine import confine_outputs
+from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.store.datafiles import normalise
 
@@ -127,7 +127,8 @@ def _run(
     for path, value in overrides.items():
         mission[path] = value
     confine_outputs(mission)  # after the overrides: one may set a Filename
-    results = mission.run(working_dir=working_dir, overwrite=True)
+    with private_temp_dir(working_dir):  # GMAT's staged files (STK ephemerides) stay ours
+        results = mission.run(working_dir=working_dir, overwrite=True)
     frames: dict[OutputKey, pd.DataFrame] = {}
     for kind, mapping in (
         ("report", results.reports),
