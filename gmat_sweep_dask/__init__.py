@@ -14,7 +14,7 @@ _EXPORTS = {
     "sweep": "gmat_sweep_dask.api",
     "open_sweep": "gmat_sweep_dask.analysis.frames",
     "Sweep": "gmat_sweep_dask.execute.sweep",
-    "SweepResult": "gmat_sweep_dask.execute.sweep",
+    "SweepResult": "gmat_sweep_dask.execute.result",
     "Manifest": "gmat_sweep_dask.store.manifest",
     "Grid": "gmat_sweep_dask.design",
     "Samples": "gmat_sweep_dask.design",

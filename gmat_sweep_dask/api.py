@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.dataframe as dd
 import pandas as pd
-from distributed import Client
 
 from gmat_sweep_dask import options
 from gmat_sweep_dask.analysis.frames import open_sweep
 from gmat_sweep_dask.design import (
-    Design,
-    Grid,
     LatinHypercube,
     MonteCarlo,
     Morris,
-    Samples,
     Sobol,
+    make_design,
 )
-from gmat_sweep_dask.errors import SpecError
 from gmat_sweep_dask.execute.sweep import Sweep
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client
 
 __all__ = [
     "extend",
@@ -76,15 +75,6 @@ def sweep(
     job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate)
     job.run(client, progress=progress, retries=retries, report=report, require_report=True)
     return job.frame(report)
-
-
-def make_design(
-    *, grid: Mapping[str, Iterable[Any]] | None = None, samples: pd.DataFrame | None = None
-) -> Design:
-    """The design for exactly one of ``grid`` or ``samples``."""
-    if (grid is None) == (samples is None):
-        raise SpecError("give exactly one of grid= or samples=")
-    return Grid(grid) if grid is not None else Samples(samples)
 
 
 def monte_carlo(
@@ -190,7 +180,7 @@ def extend(
     runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
     ones. Raises SpecError for a design that cannot grow.
     """
-    job = grown(
+    job = Sweep.extended(
         out,
         n,
         allow_script_drift=allow_script_drift,
@@ -201,22 +191,6 @@ def extend(
     progress = options.pop("progress", True)
     job.run(client, progress=progress, report=report, require_report=True, **options)
     return job.frame(report)
-
-
-def grown(out: str | Path, n: int, **reopen: Any) -> Sweep:
-    """The sweep in ``out`` reopened (see :meth:`Sweep.from_manifest`) with ``n`` more
-    runs (base samples, trajectories) in its design; they run at the next ``run()``.
-
-    Raises:
-        SpecError: the design cannot grow (grids, samples, Latin hypercubes).
-    """
-    job = Sweep.from_manifest(out, **reopen)
-    if not isinstance(job.design, MonteCarlo):
-        raise SpecError(
-            f"{out}: only Monte Carlo sweeps can be extended, this one is a {job.design.kind} sweep"
-        )
-    job.grow(job.design.extended(n))
-    return job
 
 
 def _run(

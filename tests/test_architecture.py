@@ -19,8 +19,7 @@ MAX_LINES = 300
 #: Modules over MAX_LINES when this test was written, at most their length then. The list
 #: may only shrink: split a module rather than raise its cap.
 OVERSIZED = {
-    "execute/isolation.py": 319,
-    "execute/sweep.py": 366,
+    "execute/sweep.py": 351,
 }
 #: Import cycles allowed (none: the CLI's shared pieces live in cli/common.py).
 KNOWN_CYCLES: list[set[str]] = []

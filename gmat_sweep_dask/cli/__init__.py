@@ -65,7 +65,7 @@ def run(
           --grid 'Sat.ECC=0.001,0.01' --out runs/sma
       gmat-sweep-dask run leo.script --samples table.csv --out runs/table
     """
-    from gmat_sweep_dask.api import make_design
+    from gmat_sweep_dask.design import make_design
     from gmat_sweep_dask.design.grid_grammar import parse_axes
     from gmat_sweep_dask.design.samples import read_table
     from gmat_sweep_dask.errors import SpecError

@@ -196,11 +196,11 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
     Example:
       gmat-sweep-dask extend runs/mc --n 500
     """
-    from gmat_sweep_dask.api import grown
+    from gmat_sweep_dask.execute.sweep import Sweep
 
     reopen = sweep_options(options)
     run_args = cluster_choice(options)
-    job = grown(sweep_dir, n, allow_script_drift=allow_script_drift, **reopen)
+    job = Sweep.extended(sweep_dir, n, allow_script_drift=allow_script_drift, **reopen)
     finish(job.run(**run_args), run_args["progress"])
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from gmat_sweep_dask.design.base import Design
 from gmat_sweep_dask.design.grid import Grid
 from gmat_sweep_dask.design.montecarlo import LatinHypercube, MonteCarlo
 from gmat_sweep_dask.design.samples import Samples
 from gmat_sweep_dask.design.sensitivity import Morris, Sobol
-from gmat_sweep_dask.errors import SweepDirError
+from gmat_sweep_dask.errors import SpecError, SweepDirError
 
 _KINDS: dict[str, Any] = {
     kind.kind: kind for kind in (Grid, Samples, MonteCarlo, LatinHypercube, Sobol, Morris)
@@ -35,4 +37,14 @@ __all__ = [
     "Samples",
     "Sobol",
     "design_from_header",
+    "make_design",
 ]
+
+
+def make_design(
+    *, grid: Mapping[str, Iterable[Any]] | None = None, samples: pd.DataFrame | None = None
+) -> Design:
+    """The design for exactly one of ``grid`` or ``samples``."""
+    if (grid is None) == (samples is None):
+        raise SpecError("give exactly one of grid= or samples=")
+    return Grid(grid) if grid is not None else Samples(samples)

@@ -21,14 +21,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from distributed import Client, LocalCluster
+from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
 from gmat_sweep_dask.execute import jobqueue, security
 from gmat_sweep_dask.execute.clusterspec import ClusterSpec
+
+if TYPE_CHECKING:  # imported when a cluster is needed: refusals before one stay fast
+    from distributed import Client
 
 WORKERS_PER_CORE = 8
 """Local worker processes per usable core at most: GMAT runs are CPU-bound, so more only
@@ -78,6 +79,8 @@ def connect(
     if client is not None:
         yield client
         return
+    from distributed import Client, LocalCluster
+
     spec = spec or ClusterSpec()
     if scheduler is not None:
         if tls is None:
@@ -157,6 +160,8 @@ def check_local_workers(workers: int) -> None:
 @contextmanager
 def _join(scheduler: str, tls: TLS | None) -> Iterator[Client]:
     """Connect to a running scheduler; a refusal or timeout is a one-line UsageError."""
+    from distributed import Client
+
     credentials = tls.security() if tls else None
     timeout = config.get("connect-timeout")
     try:

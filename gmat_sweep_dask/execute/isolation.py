@@ -28,8 +28,8 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from gmat_sweep_dask import config
 from gmat_sweep_dask.execute.engine import RunResult, normalised
 from gmat_sweep_dask.execute.hostlink import Answer, EngineError, EngineHost, EngineLost
 from gmat_sweep_dask.execute.scratch import scratch_dir
+from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
 
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
@@ -44,55 +45,6 @@ worker that reads an answer late (its receiver thread never preempts) never star
 
 RunRequest = tuple[int, dict[str, Any], Path | None]
 """``(run_id, overrides, working_dir)`` of one run; ``None`` runs in a scratch directory."""
-
-_RECEIVER_DIED = "the thread reading the GMAT engine's answers died"
-_LIVENESS_S = 1.0
-"""How often a caller waiting for an answer checks that the receiver thread still runs."""
-
-
-@dataclass(eq=False)
-class Ticket:
-    """One request to the engine host; :meth:`reply` waits for its answer."""
-
-    operation: str
-    arguments: tuple[Any, ...]
-    timeout: float | None
-    engine_timeout: float
-    receiver: threading.Thread
-    started_at: float | None = None
-    """Wall-clock time the host could start this request (None: it never could)."""
-    _clock: float = 0.0
-    _done: threading.Event = field(default_factory=threading.Event)
-    _answer: Answer | None = None
-
-    def begin(self) -> None:
-        """The host can start this request now: its timeout counts from here."""
-        self.started_at, self._clock = time.time(), time.monotonic()
-
-    def left(self) -> float | None:
-        """Seconds this request may still run before its timeout (None: no timeout)."""
-        if self.timeout is None:
-            return None
-        return max(self._clock + self.timeout - time.monotonic(), 0.0)
-
-    def resolve(self, answer: Answer) -> None:
-        self._answer = answer
-        self._done.set()
-
-    def reply(self) -> Any:
-        """The host's answer.
-
-        Raises:
-            EngineError: the request failed in the host, or the host was lost serving it
-                (:class:`EngineLost`), or no answer can come any more.
-        """
-        while not self._done.wait(_LIVENESS_S):
-            if not self.receiver.is_alive() and not self._done.is_set():
-                raise EngineLost(_RECEIVER_DIED)
-        assert self._answer is not None
-        if self._answer.error is not None:
-            raise self._answer.error
-        return self._answer.value
 
 
 class SharedEngine:
@@ -151,7 +103,7 @@ class SharedEngine:
         if self._receiver is not None:
             if self._host is not None:
                 self._host.kill()
-            dead = Answer(error=EngineLost(_RECEIVER_DIED), host_lost=True)
+            dead = Answer(error=EngineLost(RECEIVER_DIED), host_lost=True)
             for ticket in (*self._sent, *self._waiting):
                 ticket.resolve(dead)
             self._host, self._sent, self._waiting = None, deque(), deque()
@@ -298,12 +250,27 @@ def check_isolated(
     The host must start and answer within ``engine_timeout`` each (default: the
     ``engine-timeout`` setting).
     """
+    return start_check(script, fields, engine_timeout)()
+
+
+def start_check(
+    script: str, fields: list[str], engine_timeout: float | None = None
+) -> Callable[[], dict[str, Any]]:
+    """Queue :func:`check_isolated`'s request now; the returned call waits for its answer.
+
+    The engine host starts (and bootstraps GMAT) while the caller does other work.
+    """
     limit = float(config.get("engine-timeout", engine_timeout))
-    try:
-        return _engine.submit("check", (script, fields), limit, limit).reply()
-    except EngineError as failure:
-        problem = f"the GMAT engine failed while checking the script: {failure}"
-        return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
+    ticket = _engine.submit("check", (script, fields), limit, limit)
+
+    def answer() -> dict[str, Any]:
+        try:
+            return ticket.reply()
+        except EngineError as failure:
+            problem = f"the GMAT engine failed while checking the script: {failure}"
+            return {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
+
+    return answer
 
 
 def host_pid() -> int | None:

@@ -11,8 +11,10 @@ cluster), :func:`check_on_workers` makes the same checks on a worker instead.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +48,40 @@ def resolve_script(path: str | Path) -> Path:
     return script.resolve()
 
 
+def start_locally(script: Path, design: Design) -> Callable[[], dict[str, Any]]:
+    """Start loading ``script`` in a local engine host; pass the result to
+    :func:`check_locally`. GMAT bootstraps meanwhile (the lock, the manifest...)."""
+    from gmat_sweep_dask.execute import isolation
+
+    return isolation.start_check(str(script), list(design.fields))
+
+
+@contextlib.contextmanager
+def stopping_engine() -> Iterator[None]:
+    """Stop the engine host :func:`start_locally` started when the body ends, however
+    it ends (a refusal before the check, a sweep with nothing to run)."""
+    from gmat_sweep_dask.execute import isolation
+
+    try:
+        yield
+    finally:
+        isolation.shutdown()
+
+
 def check_locally(
-    script: Path, design: Design, report: str | bool | None, *, required: bool
+    started: Callable[[], dict[str, Any]],
+    script: Path,
+    design: Design,
+    report: str | bool | None,
+    *,
+    required: bool,
 ) -> dict[str, Any] | None:
     """Check ``script`` and ``design`` on this machine; return the GMAT engine's facts.
 
-    ``report`` is the ReportFile the caller will read (``None``: the only one; ``False``:
-    not checked). Returns None when GMAT is not installed here and not ``required`` (the
-    workers are elsewhere and are checked by :func:`check_on_workers` instead).
+    ``started`` is the check :func:`start_locally` began. ``report`` is the ReportFile
+    the caller will read (``None``: the only one; ``False``: not checked). Returns None
+    when GMAT is not installed here and not ``required`` (the workers are elsewhere and
+    are checked by :func:`check_on_workers` instead).
 
     Raises:
         GmatMissingError: GMAT is not installed here and ``required``.
@@ -63,7 +91,7 @@ def check_locally(
     from gmat_sweep_dask.execute import isolation
 
     try:
-        answer = isolation.check_isolated(str(script), list(design.fields))
+        answer = started()
     finally:
         isolation.shutdown()  # the driver needs no warm engine
     if answer.get("gmat_missing"):
@@ -172,6 +200,8 @@ def elsewhere(spec: Any) -> bool:
     """
     if spec is not None and spec.kind != "local":
         return True
+    if "distributed" not in sys.modules:  # no client can exist without it
+        return False
     from distributed import default_client
 
     try:

@@ -15,50 +15,27 @@ import functools
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import dask.dataframe as dd
-from distributed import Client
+from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
-from gmat_sweep_dask.analysis import frames
-from gmat_sweep_dask.design import Design
+from gmat_sweep_dask.design import Design, MonteCarlo
 from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
 from gmat_sweep_dask.execute import preflight
-from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, connect
 from gmat_sweep_dask.execute.interrupts import guard
-from gmat_sweep_dask.execute.progress import Progress
-from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
+from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store import snapshot
-from gmat_sweep_dask.store.compact import compact
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
-from gmat_sweep_dask.store.reconcile import drop_records, reconcile
+from gmat_sweep_dask.store.reconcile import reconcile
 from gmat_sweep_dask.store.sweepdir import SweepDir
 
+if TYPE_CHECKING:  # Dask is imported once a cluster is needed: early refusals stay fast
+    import dask.dataframe as dd
+    from distributed import Client
 
-@dataclass
-class SweepResult:
-    """Counts after a sweep ran: runs per status, wall time of this call, where it lives.
-
-    ``executed`` runs were run by this call; ``reconciled`` had finished on workers
-    before a crash and were recorded from their commit records without running again.
-    """
-
-    out: Path
-    counts: dict[str, int]
-    wall_s: float
-    executed: int
-    gmat: dict[str, Any] = field(default_factory=dict)
-    reconciled: int = 0
-
-    @property
-    def failed(self) -> int:
-        """Runs whose latest entry is failed or that were never recorded."""
-        return sum(v for k, v in self.counts.items() if k != mf.OK)
+    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec
 
 
 class Sweep:
@@ -160,6 +137,23 @@ class Sweep:
         sweep.manifest = manifest
         return sweep
 
+    @classmethod
+    def extended(cls, out: str | Path, n: int, **reopen: Any) -> Sweep:
+        """The sweep in ``out`` reopened (see :meth:`from_manifest`) with ``n`` more runs
+        (base samples, trajectories) in its design; they run at the next :meth:`run`.
+
+        Raises:
+            SpecError: the design cannot grow (grids, samples, Latin hypercubes).
+        """
+        job = cls.from_manifest(out, **reopen)
+        if not isinstance(job.design, MonteCarlo):
+            raise SpecError(
+                f"{out}: only Monte Carlo sweeps can be extended, "
+                f"this one is a {job.design.kind} sweep"
+            )
+        job.grow(job.design.extended(n))
+        return job
+
     def grow(self, design: Design) -> None:
         """Replace the design by a larger one that keeps every existing run unchanged.
 
@@ -213,12 +207,18 @@ class Sweep:
         start = time.monotonic()
         fsync = bool(config.get("fsync"))
         wanted = report if require_report else False
-        with self.dir.locked(create=True):
+        started = preflight.start_locally(self.script, self.design)  # boots while we lock
+        with self.dir.locked(create=True), preflight.stopping_engine():
             existing = self._existing_manifest()
             if existing is not None and not existing.pending() and not self._changes_header():
                 return self._settle(existing, start, fsync)
             remote = client is not None or scheduler is not None or preflight.elsewhere(cluster)
-            gmat = preflight.check_locally(self.script, self.design, wanted, required=not remote)
+            gmat = preflight.check_locally(
+                started, self.script, self.design, wanted, required=not remote
+            )
+            from gmat_sweep_dask.execute.cluster import connect
+            from gmat_sweep_dask.execute.recording import record_runs
+
             with (
                 guard() as interrupts,
                 connect(
@@ -233,39 +233,20 @@ class Sweep:
                 manifest, writer = self._open(existing, gmat, fsync)
                 try:
                     preflight.check_shared(active, self.out)
-                    reconciled = reconcile(manifest, writer)
-                    pending = manifest.pending()
-                    bar = Progress(len(pending), enabled=progress)
-
-                    def record(batch: Batch, outcomes: list[dict[str, Any]]) -> None:
-                        with interrupts.critical():
-                            writer.append(outcomes)
-                            for outcome in outcomes:
-                                manifest.add(outcome)
-                            drop_records(self.out, [o.get("batch") for o in outcomes], batch.key)
-                        bar.update([o["status"] for o in outcomes])
-
-                    Executor(
+                    executed, reconciled = record_runs(
                         active,
-                        BatchPlanner(
-                            pending,
-                            target_task_seconds=config.get("target-task-seconds"),
-                            max_batch_runs=config.get("max-batch-runs"),
-                        ),
+                        manifest,
+                        writer,
                         functools.partial(self._make_batch, fsync=fsync),
-                        record,
-                        retries=config.get("retries", retries),
-                        window_per_worker=config.get("window-per-worker"),
-                        min_inflight=config.get("min-inflight"),
-                    ).run()
-                    bar.close()
-                    if config.get("compact"):
-                        compact(manifest, writer, client=active)
+                        interrupts,
+                        progress=progress,
+                        retries=retries,
+                    )
                 finally:
                     writer.close()
         self.manifest = manifest
         wall = time.monotonic() - start
-        return SweepResult(self.out, manifest.status_counts(), wall, len(pending), gmat, reconciled)
+        return SweepResult(self.out, manifest.status_counts(), wall, executed, gmat, reconciled)
 
     def resume(self, client: Client | None = None, **options: Any) -> SweepResult:
         """Run exactly the runs whose latest entry is not ok, plus those never recorded.
@@ -278,6 +259,8 @@ class Sweep:
 
     def frame(self, report: str | None = None, *, kind: str = "report") -> dd.DataFrame:
         """The lazy frame of one output (see :func:`gmat_sweep_dask.analysis.frames.open_frame`)."""
+        from gmat_sweep_dask.analysis import frames
+
         manifest = self.manifest or self.dir.load()
         return frames.open_frame(manifest, self.design, kind=kind, name=report)
 
@@ -317,6 +300,8 @@ class Sweep:
 
     def _settle(self, manifest: mf.Manifest, start: float, fsync: bool) -> SweepResult:
         """A sweep with nothing left to run: tidy it up without starting a cluster."""
+        from gmat_sweep_dask.store.compact import compact
+
         writer = ManifestWriter.reopen(manifest, fsync=fsync)
         try:
             reconciled = reconcile(manifest, writer)

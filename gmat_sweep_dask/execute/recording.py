@@ -1,0 +1,69 @@
+"""Recording a sweep as it runs: batches submitted, one manifest entry per run, compaction.
+
+:func:`record_runs` is the part of a run that needs the cluster: it folds in batches that
+finished unrecorded, submits the pending runs through :class:`~.submit.Executor`, appends
+each batch's entries to the manifest as they arrive (a signal is deferred until the
+append is complete, so a line is never torn by Ctrl-C), and compacts at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gmat_sweep_dask import config
+from gmat_sweep_dask.execute.interrupts import Guard
+from gmat_sweep_dask.execute.progress import Progress
+from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
+from gmat_sweep_dask.execute.task import Batch
+from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.compact import compact
+from gmat_sweep_dask.store.manifest_writer import ManifestWriter
+from gmat_sweep_dask.store.reconcile import drop_records, reconcile
+
+
+def record_runs(
+    client: Any,
+    manifest: mf.Manifest,
+    writer: ManifestWriter,
+    make_batch: Callable[[Sequence[int]], Batch],
+    interrupts: Guard,
+    *,
+    progress: bool = True,
+    retries: int | None = None,
+) -> tuple[int, int]:
+    """Run every pending run of ``manifest`` on ``client``; return (executed, reconciled).
+
+    ``executed`` counts the runs submitted by this call, ``reconciled`` the runs that had
+    finished before a crash and were recorded from their commit records instead.
+    """
+    sweep_dir = manifest.path.parent
+    reconciled = reconcile(manifest, writer)
+    pending = manifest.pending()
+    bar = Progress(len(pending), enabled=progress)
+
+    def record(batch: Batch, outcomes: list[dict[str, Any]]) -> None:
+        with interrupts.critical():
+            writer.append(outcomes)
+            for outcome in outcomes:
+                manifest.add(outcome)
+            drop_records(sweep_dir, [o.get("batch") for o in outcomes], batch.key)
+        bar.update([o["status"] for o in outcomes])
+
+    Executor(
+        client,
+        BatchPlanner(
+            pending,
+            target_task_seconds=config.get("target-task-seconds"),
+            max_batch_runs=config.get("max-batch-runs"),
+        ),
+        make_batch,
+        record,
+        retries=config.get("retries", retries),
+        window_per_worker=config.get("window-per-worker"),
+        min_inflight=config.get("min-inflight"),
+    ).run()
+    bar.close()
+    if config.get("compact"):
+        compact(manifest, writer, client=client)
+    return len(pending), reconciled
