@@ -50,6 +50,8 @@ _EXPORTS = {
     "violation_probability": "gmat_sweep_dask.analysis.violation",
     "sweep_diff": "gmat_sweep_dask.analysis.compare",
     "fused_reports": "gmat_sweep_dask.analysis.fuse",
+    "verify": "gmat_sweep_dask.store.verify",
+    "VerifyReport": "gmat_sweep_dask.store.verify",
     "band_plot": "gmat_sweep_dask.analysis.plotting",
     "corner_plot": "gmat_sweep_dask.analysis.plots_dispersion",
     "heatmap": "gmat_sweep_dask.analysis.plots_dispersion",

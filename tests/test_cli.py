@@ -175,7 +175,9 @@ def test_show_reports_a_corrupt_manifest_with_path_and_line(tmp_path: Path) -> N
         "script": "x",
         "script_sha256": "0" * 64,
     }
-    (tmp_path / "manifest.jsonl").write_text(json.dumps(header) + "\n{oops\n" + "{}\n")
+    # a line that is not JSON is a lost record; one that is JSON but no record is corrupt
+    bad = json.dumps({"run_id": "oops", "status": "ok"})
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(header) + f"\n{bad}\n" + "{oops\n")
     result = CliRunner().invoke(main, ["show", str(tmp_path)])
     assert result.exit_code == 2
     one_line_error(result, f"{tmp_path / 'manifest.jsonl'}:2")
@@ -245,15 +247,16 @@ def _newer_schema(text: str) -> str:
     return json.dumps({**json.loads(header), "schema_version": 99}) + "\n" + rest
 
 
-def _corrupt_middle(text: str) -> str:
+def _corrupt_record(text: str) -> str:
+    """A valid JSON line that is no valid record (a line that is not JSON is a lost one)."""
     lines = text.split("\n")
-    lines[2] = lines[2][:-5] + "}garbage"
+    lines[2] = json.dumps({**json.loads(lines[2]), "run_id": "three"})
     return "\n".join(lines)
 
 
 @pytest.mark.parametrize(
     ("damage", "needle"),
-    [(_newer_schema, "schema version 99 is newer"), (_corrupt_middle, "manifest.jsonl:3:")],
+    [(_newer_schema, "schema version 99 is newer"), (_corrupt_record, "manifest.jsonl:3:")],
 )
 def test_an_unreadable_manifest_is_refused_by_every_command_and_left_as_it_was(
     client, example_script: Path, tmp_path: Path, damage, needle: str

@@ -112,14 +112,14 @@ import os, signal, sys
 from gmat_sweep_dask.store.compact import compact_dir
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
-record_move = ManifestWriter.record_move
+record_moves = ManifestWriter.record_moves
 
-def killed(self, sources, target):
+def killed(self, moves):
     if sys.argv[2] == "after-record":
-        record_move(self, sources, target)
+        record_moves(self, moves)
     os.kill(os.getpid(), signal.SIGKILL)
 
-ManifestWriter.record_move = killed
+ManifestWriter.record_moves = killed
 compact_dir(sys.argv[1])
 """
 

@@ -97,17 +97,54 @@ def test_reopen_keeps_a_complete_record_missing_only_its_newline(tmp_path: Path)
     assert set(mf.Manifest.load(path).entries) == {0, 1, 2}
 
 
-def test_corrupt_middle_line_names_path_and_line(tmp_path: Path) -> None:
+def test_an_unreadable_middle_line_is_lost_and_a_bad_record_names_its_line(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "manifest.jsonl"
     data = write(path, [HEADER, entry(0), entry(1)])
     lines = data.split(b"\n")
-    lines[1] = lines[1][:10]
+    lines[1] = lines[1][:10]  # torn by a crash, then written after: a lost record
     path.write_bytes(b"\n".join(lines))
     before = path.read_bytes()
+    loaded = mf.Manifest.load(path)
+    assert loaded.lost == [2] and set(loaded.entries) == {1}
+    assert path.read_bytes() == before
+    lines[1] = b"[1, 2]"  # JSON, but no record: an error naming the line
+    path.write_bytes(b"\n".join(lines))
     with pytest.raises(ManifestCorruptError) as info:
         mf.Manifest.load(path)
     assert f"{path}:2:" in str(info.value)
-    assert path.read_bytes() == before
+
+
+def test_the_header_is_written_twice_and_either_copy_suffices(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    ManifestWriter.create(path, HEADER).close()
+    one, two = path.read_bytes().splitlines(keepends=True)
+    assert one == two == mf.encode(HEADER)
+    for damaged in (two, b'{"form\n' + two, one[:20] + b"\n" + two, one):
+        path.write_bytes(damaged + mf.encode(entry(0)))
+        assert mf.Manifest.load(path).header == HEADER
+    path.write_bytes(one + mf.encode({**HEADER, "run_count": 3}))
+    with pytest.raises(ManifestCorruptError, match=r"manifest\.jsonl:2: .*repeated header"):
+        mf.Manifest.load(path)
+
+
+def test_updates_and_moves_are_written_twice_and_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    writer = ManifestWriter.create(path, HEADER)
+    a, b = "data/report/O/part-000000000-a.parquet", "data/report/O/compact-000000000-b.parquet"
+    writer.append([{**entry(0), "outputs": {"report/O": {"path": a, "rows": 1}}}])
+    writer.update_header({"run_count": 6})
+    writer.record_moves([([a], b)])
+    writer.close()
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert lines[3] == lines[4] and lines[5] == lines[6]
+    for lost in (None, 3, 4, 5, 6):
+        kept = [line for i, line in enumerate(lines) if i != lost]
+        path.write_bytes(b"".join([*kept, mf.encode(entry(5))]))
+        loaded = mf.Manifest.load(path)
+        assert loaded.run_count == 6
+        assert loaded.entries[0]["outputs"]["report/O"]["path"] == b
 
 
 @pytest.mark.parametrize(

@@ -32,12 +32,14 @@ from gmat_sweep_dask.analysis.partitions import (
     FileInfo,
     PartitionReader,
     PartitionSpec,
+    unreadable,
 )
 from gmat_sweep_dask.design import Design, design_from_header
 from gmat_sweep_dask.errors import SweepDirError, UsageError
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.confine import confined
 
 
 def output_names(manifest: mf.Manifest, kind: str) -> list[str]:
@@ -80,7 +82,7 @@ def open_frame(
         raise UsageError(f"the sweep wrote several {kind}s {names}; pick one with report=")
     chosen = [name] if name is not None else names if kind == SOLVER else names[:1]
     keys = [f"{kind}/{n}" for n in chosen]
-    sweep_dir = manifest.path.parent
+    sweep_dir = manifest.path.parent.resolve()
     paths = {
         loc["path"]
         for e in manifest.entries.values()
@@ -114,10 +116,10 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
 
 def _survey(sweep_dir: Path, paths: list[str]) -> dict[str, FileInfo]:
     def footer(path: str) -> FileInfo:
-        try:
-            metadata = pq.read_metadata(sweep_dir / path)
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise SweepDirError(f"{sweep_dir / path}: cannot read this data file: {exc}") from exc
+        try:  # SweepDirError if the path (or a link on its way) leads outside
+            metadata = pq.read_metadata(confined(sweep_dir, path, what="data file"))
+        except (OSError, pa.ArrowException) as exc:
+            raise SweepDirError(unreadable(sweep_dir, path, exc)) from None
         schema = metadata.schema.to_arrow_schema()
         column = schema.get_field_index("run_id")
         bounds = []

@@ -4,7 +4,9 @@ A partition covers runs ``start..stop-1``: the row groups of the data files that
 them (:class:`PartitionSpec`) and one marker row per run without rows. The reader
 (:class:`PartitionReader`) reads only those row groups and the projected columns, unifies
 schemas across files, adds marker rows and the runs' parameter columns, and returns the
-rows sorted by ``(run_id, key)``.
+rows sorted by ``(run_id, key)``. Every file is checked to lie inside the sweep directory
+when it is read, and every page read is checked against its checksum; a file that fails
+either is a :class:`~gmat_sweep_dask.errors.SweepDirError` naming it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from gmat_sweep_dask.design import Design
+from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.confine import confined
+from gmat_sweep_dask.store.verify import read_error
 
 STATUS = "status"
 PARAM_PREFIX = "param:"
@@ -137,11 +141,15 @@ class PartitionReader:
     def _read(
         self, path: str, ids: tuple[int, ...], groups: tuple[int, ...], target: pa.Schema
     ) -> pa.Table:
-        handle = pq.ParquetFile(Path(self.sweep_dir) / path)
-        names = set(handle.schema_arrow.names)
-        table = handle.read_row_groups(
-            list(groups), columns=[n for n in target.names if n in names]
-        )
+        sweep_dir = Path(self.sweep_dir)
+        try:  # confined again: a link may have been planted since the frame was opened
+            handle = outputs.open_verified(confined(sweep_dir, path, what="data file"))
+            names = set(handle.schema_arrow.names)
+            table = handle.read_row_groups(
+                list(groups), columns=[n for n in target.names if n in names]
+            )
+        except (OSError, pa.ArrowException) as exc:
+            raise SweepDirError(unreadable(sweep_dir, path, exc)) from None
         bounds = pc.min_max(table["run_id"]).as_py() if len(table) else {"min": ids[0]}
         inside = bounds["min"] >= ids[0] and bounds.get("max", ids[0]) <= ids[-1]
         if not (inside and ids[-1] - ids[0] + 1 == len(ids)):  # rows of other runs too
@@ -151,6 +159,14 @@ class PartitionReader:
             solver = pa.array(np.full(len(table), Path(path).parent.name, dtype=object))
             table = table.add_column(1, SOLVER, solver.cast(pa.string()))
         return table
+
+
+def unreadable(sweep_dir: Path, path: str, exc: BaseException) -> str:
+    """The one-line error for a data file that cannot be read, with what repairs it."""
+    return (
+        f"{sweep_dir / path}: cannot read this data file ({read_error(exc)}); "
+        f"`gmat-sweep-dask verify {sweep_dir}` lists the damage, `resume` runs those runs again"
+    )
 
 
 def _sorted(run_id: pd.Series, key: pd.Series) -> bool:

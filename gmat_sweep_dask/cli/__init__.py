@@ -1,4 +1,4 @@
-"""The ``gmat-sweep-dask`` command line: run, show and resume sweeps.
+"""The ``gmat-sweep-dask`` command line: run, show, resume, compact and verify sweeps.
 
 Exit codes: 0 every run ok; 1 some runs failed; 2 bad input (one line on stderr, nothing
 on disk changed); 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (a batch system's
@@ -162,4 +162,11 @@ def _register_stochastic() -> None:
         main.add_command(command)
 
 
+def _register_verify() -> None:
+    from gmat_sweep_dask.cli.verify import verify_command
+
+    main.add_command(verify_command)
+
+
 _register_stochastic()
+_register_verify()

@@ -89,7 +89,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 f"gmat-sweep-dask: interrupted by {signal.Signals(signum).name}; "
                 "the manifest is intact and finished runs are kept"
             ]
-            again = {"show": None, "compact": "compact"}.get(command_name(), "resume")
+            again = {"show": None, "verify": None, "compact": "compact"}.get(
+                command_name(), "resume"
+            )
             if out and again:
                 lines.append(f"{again} with: gmat-sweep-dask {again} {out}")
             end_of_bar = "\n" if click.get_text_stream("stderr").isatty() else ""

@@ -10,8 +10,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.confine import confined
 
 
 def _load(sweep_dir: Path) -> mf.Manifest:
@@ -27,8 +29,8 @@ def _swept_fields(design: dict[str, Any], sweep_dir: Path) -> list[str]:
     if "perturb" in design:
         return [name for name, _ in design["perturb"]]
     try:
-        return list(pq.read_schema(sweep_dir / design["path"]).names)
-    except (OSError, KeyError, pa.ArrowInvalid):
+        return list(pq.read_schema(confined(sweep_dir, design.get("path"))).names)
+    except (OSError, SweepDirError, pa.ArrowInvalid):
         return []
 
 
@@ -62,6 +64,12 @@ def describe(sweep_dir: Path) -> str:
     if manifest.torn:
         lines.append(
             "note:     the manifest's last line is torn (a crash mid-write); resume repairs it"
+        )
+    if manifest.lost:
+        shown = ", ".join(map(str, manifest.lost[:5])) + (", ..." if manifest.lost[5:] else "")
+        lines.append(
+            f"note:     manifest line(s) {shown} cannot be read (lost records); "
+            "resume runs again any run only they recorded"
         )
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from gmat_sweep_dask.design.base import Design, check_field_name, check_value, native
 from gmat_sweep_dask.errors import SpecError, SweepDirError
 from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store.confine import confined
 
 
 class Samples(Design):
@@ -89,8 +90,13 @@ class Samples(Design):
 
     @classmethod
     def from_header(cls, header: Mapping[str, Any], sweep_dir: Path) -> Samples:
-        """Read back the table saved by :meth:`save`, checking its content hash."""
-        path = sweep_dir / header["path"]
+        """Read back the table saved by :meth:`save`, checking its content hash.
+
+        Raises:
+            SweepDirError: the recorded path leads outside ``sweep_dir`` (links
+                resolved), or the table is missing or differs from the recorded hash.
+        """
+        path = confined(Path(sweep_dir), header.get("path"), what="sample table")
         if not path.is_file():
             raise SweepDirError(f"{path}: the sweep's sample table is missing")
         samples = cls(pq.read_table(path).to_pandas())

@@ -26,7 +26,7 @@ from gmat_sweep_dask.execute.interrupts import guard
 from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
-from gmat_sweep_dask.store import snapshot
+from gmat_sweep_dask.store import repair, snapshot
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reconcile import reconcile
 from gmat_sweep_dask.store.sweepdir import SweepDir
@@ -190,12 +190,12 @@ class Sweep:
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
-        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from
-        ``client``, ``scheduler`` (+ ``tls``) or ``cluster``. Before it starts, the lock
-        is taken and every check that needs no cluster is made; nothing is written into
-        the directory before they pass. With ``require_report`` the ReportFile the caller
-        will read (``report``, or the only one) is checked too. A sweep with nothing left
-        to run returns at once. Returns the counts of the whole sweep after this call.
+        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from ``client``,
+        ``scheduler`` (+ ``tls``) or ``cluster``. Before it starts, the lock is taken and every
+        check that needs no cluster is made; nothing is written before they pass, but ok runs
+        without intact data are recorded failed (``store/repair.py``). With ``require_report``
+        the ReportFile the caller will read (``report``, or the only one) is checked too. A
+        sweep with nothing left to run returns at once; returns the whole sweep's counts.
 
         Raises:
             SweepLockedError: another live driver is running this sweep (named).
@@ -292,7 +292,7 @@ class Sweep:
                 f"(script {header['script']}, {header['run_count']} runs); "
                 "choose another output directory, or resume that sweep"
             )
-        return manifest
+        return repair.verified(manifest, self.design)  # runs whose data is lost: pending
 
     def _changes_header(self) -> bool:
         """Whether this run grows the design or snapshots a changed script."""

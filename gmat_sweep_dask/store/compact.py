@@ -4,11 +4,16 @@ Workers write one file per batch (1 to a few hundred runs). Compaction merges th
 files of each output, in ``run_id`` order, into files of up to ``target_rows`` rows,
 sorted by ``(run_id, key)`` with row groups of about ``row_group_rows`` rows that never
 split a run, so DuckDB, Polars and pyarrow read ``data/<kind>/<Name>/*.parquet`` directly
-and one run's rows sit in exactly one row group. It is crash-safe and incremental: a
-merged file is written beside the others and renamed into place, the manifest then
-records the move (fsync'd), and only then are the sources deleted; files no manifest
-entry points at (left by a crash at any step, or by a retried batch) are removed
-afterwards. Large files are never rewritten.
+and one run's rows sit in exactly one row group. Large files are never rewritten.
+
+It is crash-safe, all-or-nothing and incremental, in three steps: (1) every merged file
+is written beside the others and renamed into place, fsync'd (:mod:`.merge`); if any
+merge fails (a damaged source, a full disk) the merged files written so far are removed
+and the error is raised with the directory as it was; (2) the manifest records all moves
+in one fsync'd write; (3) only then are the sources deleted. Files no manifest entry
+points at (left by a crash at any step, or by a retried batch) are removed afterwards.
+Every path is checked to lie inside the sweep directory before it is read, written or
+deleted; a file behind a link leading out is never touched.
 """
 
 from __future__ import annotations
@@ -19,32 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
-from gmat_sweep_dask.store.durable import writing
-from gmat_sweep_dask.store.lock import SweepLock
+from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
+from gmat_sweep_dask.store.merge import Merge, merge
 from gmat_sweep_dask.store.reconcile import reconcile
+from gmat_sweep_dask.store.reindex import missing_files, reindex
+from gmat_sweep_dask.store.sweepdir import SweepDir
 
 COMPACT_PREFIX = "compact-"
 
-
-@dataclass(frozen=True)
-class Merge:
-    """One merge job: the runs to take from each source file, and the target file name."""
-
-    sweep_dir: str
-    output: str
-    sources: tuple[tuple[str, tuple[int, ...]], ...]
-    target: str
-    row_group_rows: int
-    rows: int
+__all__ = ["COMPACT_PREFIX", "CompactReport", "Merge", "compact", "compact_dir", "plan"]
 
 
 @dataclass
@@ -58,7 +50,7 @@ class CompactReport:
 
 def plan(manifest: mf.Manifest, *, target_rows: int, row_group_rows: int) -> list[Merge]:
     """Group each output's small batch files, in run order, into merges of ~target_rows."""
-    sweep_dir = manifest.path.parent
+    sweep_dir = manifest.path.parent.resolve()
     files: dict[str, dict[str, list[int]]] = {}
     rows: dict[str, int] = {}
     for run_id, entry in sorted(manifest.entries.items()):
@@ -89,48 +81,6 @@ def plan(manifest: mf.Manifest, *, target_rows: int, row_group_rows: int) -> lis
     return merges
 
 
-def merge(job: Merge) -> str:
-    """Write the merged file of ``job`` (atomically); return its path relative to the sweep."""
-    sweep_dir = Path(job.sweep_dir)
-    tables, metas = [], []
-    for path, run_ids in job.sources:
-        table = pq.ParquetFile(sweep_dir / path).read(use_threads=False)
-        wanted = pa.array(run_ids, type=pa.int64())
-        if not pc.all(pc.is_in(pc.unique(table["run_id"]), value_set=wanted)).as_py():
-            table = table.filter(pc.is_in(table["run_id"], value_set=wanted))  # runs redone
-        tables.append(table)
-        metas.append(outputs.meta_of(table.schema))
-    schema = outputs.unify(t.schema for t in tables)
-    table = pa.concat_tables([outputs.conform(t, schema) for t in tables])
-    key = metas[0].get("key")
-    order = [("run_id", "ascending")] + ([(key, "ascending")] if key in table.column_names else [])
-    table = table.sort_by(order)
-    meta = outputs.merge_meta(metas)
-    table = table.replace_schema_metadata({outputs.META_KEY: outputs.json_bytes(meta)})
-    directory = sweep_dir / Path(job.sources[0][0]).parent
-    final = directory / job.target
-    # always durable: the sources are deleted once the move is recorded
-    with writing(final) as tmp, pq.ParquetWriter(tmp, table.schema) as writer:
-        for start, stop in _run_aligned_groups(table["run_id"], job.row_group_rows):
-            writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
-    return str(final.relative_to(sweep_dir))
-
-
-def _run_aligned_groups(run_ids: pa.ChunkedArray, target: int) -> list[tuple[int, int]]:
-    """Row ranges of about ``target`` rows that never split one run's rows (sorted ids)."""
-    ids = run_ids.to_numpy()
-    if len(ids) == 0:
-        return [(0, 0)]
-    starts = np.flatnonzero(np.diff(ids)) + 1  # first row of every run but the first
-    groups, begin = [], 0
-    for boundary in starts:
-        if boundary - begin >= target:
-            groups.append((begin, int(boundary)))
-            begin = int(boundary)
-    groups.append((begin, len(ids)))
-    return groups
-
-
 def compact(
     manifest: mf.Manifest,
     writer: ManifestWriter,
@@ -144,33 +94,75 @@ def compact(
 
     Merges run as Dask tasks on ``client`` when given and there is more than
     ``local_rows`` rows to merge (below that, task overhead dominates), else here.
+
+    Raises:
+        SweepDirError: a source is missing, damaged or leads outside the sweep directory;
+            nothing was changed.
+        SweepDirWriteError: a merged file or the manifest could not be written (disk
+            full...); nothing was changed.
     """
     report = CompactReport()
     jobs = plan(manifest, target_rows=target_rows, row_group_rows=row_group_rows)
-    if client is not None and len(jobs) > 1 and sum(j.rows for j in jobs) > local_rows:
-        targets = client.gather(client.map(merge, jobs, pure=False))
-    else:
-        targets = [merge(job) for job in jobs]
-    sweep_dir = manifest.path.parent
-    for job, target in zip(jobs, targets, strict=True):
-        sources = [path for path, _ in job.sources]
-        writer.record_move(sources, target)
-        moved = set(sources)
-        for entry in manifest.entries.values():
-            location = entry.get("outputs", {}).get(job.output)
-            if location and location["path"] in moved:
-                location["path"] = target
+    sweep_dir = manifest.path.parent.resolve()
+    for job in jobs:  # refuse before anything is written
+        for path, _ in job.sources:
+            confined(sweep_dir, path, what="data file")
+    targets = _merge_all(sweep_dir, jobs, client, local_rows)
+    moves = [([path for path, _ in job.sources], t) for job, t in zip(jobs, targets, strict=True)]
+    try:
+        writer.record_moves(moves)
+    except BaseException:
+        _remove(sweep_dir, targets)
+        raise
+    manifest.apply_moves({source: target for sources, target in moves for source in sources})
+    for sources, _ in moves:
         for path in sources:
-            (sweep_dir / path).unlink(missing_ok=True)
+            confined(sweep_dir, path, what="data file").unlink(missing_ok=True)
         report.merged_files += len(sources)
         report.written_files += 1
     report.removed_orphans = remove_orphans(manifest)
     return report
 
 
+def _merge_all(sweep_dir: Path, jobs: list[Merge], client: Any, local_rows: int) -> list[str]:
+    """Run every merge; if one fails, remove the files the others wrote and raise."""
+    written: list[str] = []
+    failure: BaseException | None = None
+    if client is not None and len(jobs) > 1 and sum(j.rows for j in jobs) > local_rows:
+        from distributed import wait
+
+        futures = client.map(merge, jobs, pure=False)
+        wait(futures)
+        for future in futures:
+            try:
+                written.append(future.result())
+            except Exception as exc:
+                failure = failure or exc
+    else:
+        for job in jobs:
+            try:
+                written.append(merge(job))
+            except BaseException as exc:
+                failure = exc
+                break
+    if failure is not None:
+        _remove(sweep_dir, written)
+        raise failure
+    return written
+
+
+def _remove(sweep_dir: Path, paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError, SweepDirError):
+            confined(sweep_dir, path, what="merged file").unlink(missing_ok=True)
+
+
 def remove_orphans(manifest: mf.Manifest) -> int:
-    """Delete data files no entry points at (crash leftovers, retried batches)."""
-    sweep_dir = manifest.path.parent
+    """Delete data files no entry points at (crash leftovers, retried batches).
+
+    A file whose path leads outside the sweep directory (through a link) is left alone.
+    """
+    sweep_dir = manifest.path.parent.resolve()
     referenced = {
         location["path"]
         for entry in manifest.entries.values()
@@ -178,12 +170,14 @@ def remove_orphans(manifest: mf.Manifest) -> int:
     }
     removed = 0
     data = sweep_dir / layout.DATA
-    for path in data.glob("*/*/*.parquet"):
-        if str(path.relative_to(sweep_dir)) not in referenced:
-            path.unlink(missing_ok=True)
-            removed += 1
-    for path in data.glob("*/*/.*.tmp"):
-        path.unlink(missing_ok=True)
+    for path in [*data.glob("*/*/*.parquet"), *data.glob("*/*/.*.tmp")]:
+        relative = path.relative_to(sweep_dir).as_posix()
+        if relative in referenced:
+            continue
+        try:
+            confined(sweep_dir, relative, what="data file").unlink(missing_ok=True)
+        except SweepDirError:
+            continue
         removed += 1
     for transient in (layout.OUTCOMES, layout.ATTEMPTS):
         with contextlib.suppress(OSError):  # absent, or holds records still to reconcile
@@ -192,16 +186,21 @@ def remove_orphans(manifest: mf.Manifest) -> int:
 
 
 def compact_dir(sweep_dir: str | Path) -> CompactReport:
-    """Take the sweep's lock, fold in unrecorded batches, and compact it in this process."""
-    path = Path(sweep_dir).expanduser()
-    if path.name == layout.MANIFEST:
-        path = path.parent
-    mf.Manifest.load(path / layout.MANIFEST)  # a clear error before taking the lock
-    with SweepLock(path):
-        manifest = mf.Manifest.load(path / layout.MANIFEST)
+    """Take the sweep's lock, fold in unrecorded batches, and compact it in this process.
+
+    Ok runs whose data file is gone are first looked up in the data files (a lost
+    moved record), so their rows are not removed as orphans.
+    """
+    sweep = SweepDir(sweep_dir)
+    sweep.load()  # a clear error before taking the lock
+    with sweep.locked():
+        manifest = sweep.load()
         writer = ManifestWriter.reopen(manifest)
         try:
             reconcile(manifest, writer)
+            lost = missing_files(manifest)
+            if lost:
+                reindex(manifest, writer, lost)
             return compact(manifest, writer)
         finally:
             writer.close()

@@ -10,7 +10,9 @@ Normalisation rules (the same on every worker, so every batch file of an output 
 * datetimes stay ``timestamp[ns]``, durations ``duration[ns]``, booleans ``bool``;
   anything else becomes a string.
 
-One batch file holds many runs, one row group per run.
+One batch file holds many runs, one row group per run. Every page carries a CRC-32
+checksum (``write_page_checksum``) that readers verify, so a flipped bit is an error,
+never a silently different number.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.durable import writing
 
 KEY_COLUMN = {
@@ -183,17 +186,37 @@ def write_batch(
 
     The file appears atomically (written beside, then renamed), on disk when this returns
     with ``fsync``. Returns its path relative to ``sweep_dir``.
+
+    Raises:
+        SweepDirError: the output directory leads outside ``sweep_dir`` (a planted link);
+            nothing is written.
     """
     directory = layout.output_dir(sweep_dir, kind, name)
+    confined(sweep_dir, str(directory.relative_to(sweep_dir)), what="output directory")
     directory.mkdir(parents=True, exist_ok=True)
     schema = unify(table.schema for table, _ in runs)
     meta = merge_meta([meta for _, meta in runs])
     schema = schema.with_metadata({META_KEY: json_bytes(meta)})
     final = directory / f"part-{tag}.parquet"
-    with writing(final, fsync=fsync) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+    with writing(final, fsync=fsync) as tmp, parquet_writer(tmp, schema) as writer:
         for table, _ in runs:
             writer.write_table(conform(table, schema), row_group_size=max(1, len(table)))
     return str(final.relative_to(sweep_dir))
+
+
+def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """The writer of every data file: page checksums on, so damage is detected on read."""
+    return pq.ParquetWriter(path, schema, write_page_checksum=True)
+
+
+def open_verified(path: Path) -> pq.ParquetFile:
+    """Open a data file for reading with every page's checksum verified.
+
+    Raises:
+        OSError, pyarrow.ArrowException: the file is missing or its footer is unreadable
+            (a page failing its checksum raises when that page is read).
+    """
+    return pq.ParquetFile(path, page_checksum_verification=True)
 
 
 def batch_tag(first_run_id: int) -> str:
@@ -207,6 +230,7 @@ def write_outcomes(
     """Atomically write a batch's commit record (after its data files, so its presence
     means the batch is complete; durable with ``fsync``)."""
     directory = sweep_dir / layout.OUTCOMES
+    confined(sweep_dir, layout.OUTCOMES, what="commit record directory")
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{tag}.json"
     with writing(final, fsync=fsync) as tmp, open(tmp, "w", encoding="utf-8") as handle:

@@ -1,14 +1,20 @@
 """The sweep manifest: a JSON Lines file, written only by the client.
 
-Line 1 is the header (schema version, script hash, versions, design, run count, seed).
-Every further line is one run entry, appended as its result arrives; each append is
-flushed and fsync'd. A line with an ``update`` key instead amends the header from that
-point on (e.g. an extension raising ``run_count`` and the design), and a line with a
-``moved`` key records that compaction merged some batch files into one, so every entry
-pointing at those files now points at the merged file. The file stays append-only.
-Readers tolerate a torn final line (a write cut short by a crash)
-and fold several entries of one ``run_id`` last-wins. A corrupt line anywhere else is an
-error naming ``path:line``; loading never modifies the file.
+Line 1 is the header (schema version, script hash, versions, design, run count, seed),
+written twice (lines 1 and 2) so that losing either costs nothing; a repeated header is
+a no-op. Every further line is one run entry, appended as its result arrives; each
+append is flushed and fsync'd. A line with an ``update`` key instead amends the header
+from that point on (e.g. an extension raising ``run_count`` and the design), and a line
+with a ``moved`` key records that compaction merged some batch files into one, so every
+entry pointing at those files now points at the merged file; both are written twice in
+a row, and applying one twice changes nothing. The file stays append-only.
+
+Readers fold several entries of one ``run_id`` last-wins. A line that is not JSON (a
+write cut short by a crash, a damaged sector) is a lost record: it is skipped and
+listed in :attr:`Manifest.lost` (a torn final line is also cut off by the next writer).
+Every record is written so that losing any one line costs at most a re-run. A line
+that is JSON but not a valid record is an error naming ``path:line``; loading never
+modifies the file.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class Manifest:
     torn: bool = False
     unterminated: bool = False
     full: bool = False
+    lost: list[int] = field(default_factory=list)
 
     def add(self, entry: Mapping[str, Any]) -> None:
         """Make ``entry`` the latest entry of its run (slimmed unless this view is full)."""
@@ -79,6 +86,10 @@ class Manifest:
             counts["missing"] = missing
         return counts
 
+    def apply_moves(self, moves: Mapping[str, str]) -> None:
+        """Point every output location at ``moves[path]`` where its path is a key."""
+        _apply_moves(self.entries, dict(moves))
+
     def pending(self) -> PendingRuns:
         """Ids whose latest entry is not ``ok`` plus ids never recorded, ascending."""
         done = (run_id for run_id, entry in self.entries.items() if entry["status"] == OK)
@@ -86,13 +97,14 @@ class Manifest:
 
     @classmethod
     def load(cls, path: str | Path, *, full: bool = False) -> Manifest:
-        """Parse ``path``; a torn final line is dropped, any other bad line raises.
+        """Parse ``path``; unreadable lines are skipped as lost, any other bad line raises.
 
         ``full`` keeps every field of every entry (overrides, timestamps, worker, log).
 
         Raises:
             SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
-            ManifestCorruptError: a non-final line is not a valid record (``path:line``).
+            ManifestCorruptError: a line is JSON but not a valid record, or no header
+                can be read (``path:line``).
         """
         path = Path(path)
         try:
@@ -109,12 +121,12 @@ class Manifest:
             if torn:
                 raise ManifestCorruptError(path, 1, "the header line is incomplete")
             raise SweepDirError(f"{path}: the manifest is empty")
-        header = _parse(path, 1, complete[0])
-        check_header(path, header)
+        header, first = _header(path, complete)
         state = _Fold(path, header, full)
-        for number, raw in enumerate(complete[1:], start=2):
+        state.lost.extend(range(1, first))
+        for number, raw in enumerate(complete[first:], start=first + 1):
             if raw.strip():
-                state.fold(number, _parse(path, number, raw))
+                state.fold_line(number, raw)
         unterminated = False
         if torn:
             # a complete record whose newline never reached the disk still counts
@@ -127,7 +139,26 @@ class Manifest:
         header, entries = state.header, state.entries
         if state.moves:
             _apply_moves(entries, state.moves)
-        return cls(path, header, entries, valid_bytes, torn, unterminated, full)
+        return cls(path, header, entries, valid_bytes, torn, unterminated, full, state.lost)
+
+
+def _header(path: Path, complete: list[bytes]) -> tuple[dict[str, Any], int]:
+    """The header and the index of the line after it.
+
+    Line 1 is the header. If it cannot be read, line 2 (its copy, in manifests written
+    since the header is written twice) stands in for it.
+    """
+    try:
+        header = _parse(path, 1, complete[0])
+    except ManifestCorruptError:
+        copy = _decode_or_lost(complete[1]) if len(complete) > 1 else None
+        if not (isinstance(copy, dict) and copy.get("format") == MAGIC):
+            raise
+        header, first = copy, 2
+    else:
+        first = 1
+    check_header(path, header)
+    return header, first
 
 
 class _Fold:
@@ -135,16 +166,32 @@ class _Fold:
 
     def __init__(self, path: Path, header: dict[str, Any], full: bool) -> None:
         self.path, self.header, self.full = path, header, full
+        self.original = header
         self.entries: dict[int, dict[str, Any]] = {}
         self.moves: dict[str, str] = {}
+        self.lost: list[int] = []
+
+    def fold_line(self, number: int, raw: bytes) -> None:
+        """Apply one complete line; a line that is not JSON is noted as lost."""
+        record = _decode_or_lost(raw)
+        if record is _UNREADABLE:
+            self.lost.append(number)
+            return
+        if not isinstance(record, dict):
+            raise ManifestCorruptError(self.path, number, "not a JSON object")
+        self.fold(number, record)
 
     def fold(self, number: int, record: dict[str, Any]) -> None:
-        """Apply one line: a header update, a move record, or a run entry (last wins).
+        """Apply one line: a header update, a move record, a repeated header, or a run
+        entry (last wins).
 
         Raises:
             ManifestCorruptError: the record is none of these or is malformed.
         """
-        if "update" in record:
+        if "format" in record:
+            if record != self.original:
+                raise ManifestCorruptError(self.path, number, "a repeated header differs")
+        elif "update" in record:
             self.header = _amend(self.path, number, self.header, record["update"])
         elif "moved" in record:
             _note_move(self.path, number, self.moves, record["moved"])
@@ -168,15 +215,39 @@ def _slim(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:
     try:
-        record = _loads(raw)
+        record = _decode(raw)
     except ValueError as exc:
-        try:  # NaN/Infinity tokens (written by older versions) are not JSON, but readable
-            record = json.loads(raw)
-        except ValueError:
-            raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
+        raise ManifestCorruptError(path, number, f"not JSON: {exc}") from None
     if not isinstance(record, dict):
         raise ManifestCorruptError(path, number, "not a JSON object")
     return record
+
+
+def _decode(raw: bytes) -> Any:
+    """The JSON value of one line.
+
+    Raises:
+        ValueError: the line is not JSON (or is nested too deeply to read).
+    """
+    try:
+        return _loads(raw)
+    except ValueError as exc:
+        first = exc
+    try:  # NaN/Infinity tokens (written by older versions) are not JSON, but readable
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError(str(first)) from None
+
+
+_UNREADABLE = object()
+
+
+def _decode_or_lost(raw: bytes) -> Any:
+    """The JSON value of one line, or :data:`_UNREADABLE` when it is not JSON."""
+    try:
+        return _decode(raw)
+    except ValueError:
+        return _UNREADABLE
 
 
 def _note_move(path: Path, number: int, moves: dict[str, str], moved: Any) -> None:

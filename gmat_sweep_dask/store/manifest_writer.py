@@ -1,4 +1,9 @@
-"""Appending to a manifest: every append written and fsync'd before it returns."""
+"""Appending to a manifest: every append written and fsync'd before it returns.
+
+The header, header updates and moved records are each written twice in a row (one
+write), so losing either line of the pair loses nothing; readers treat the repeat as a
+no-op. Run entries are written once: losing one costs a re-run of that run.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +36,11 @@ class ManifestWriter:
 
     @classmethod
     def create(cls, path: Path, header: Mapping[str, Any], *, fsync: bool = True) -> ManifestWriter:
-        """Write a new manifest holding only ``header``; refuses to replace an existing one."""
+        """Write a new manifest holding only ``header`` (twice); refuses to replace an
+        existing one."""
         tmp = path.with_name(path.name + ".new")
         with open(tmp, "wb") as handle:
-            handle.write(encode(header))
+            handle.write(encode(header) * 2)
             handle.flush()
             os.fsync(handle.fileno())
         try:
@@ -58,18 +64,25 @@ class ManifestWriter:
                 handle.truncate(manifest.valid_bytes)
                 handle.flush()
                 os.fsync(handle.fileno())
+            manifest.torn = False  # a second reopen must not cut what was appended since
         writer = cls(manifest.path, fsync=fsync)
         if manifest.unterminated:
             writer._write(b"\n")
+            manifest.unterminated = False
         return writer
 
     def record_move(self, sources: list[str], target: str) -> None:
         """Durably record that the rows of ``sources`` now live in ``target``."""
-        self.append([{"moved": {"from": list(sources), "to": target}}])
+        self.record_moves([(sources, target)])
+
+    def record_moves(self, moves: Iterable[tuple[list[str], str]]) -> None:
+        """Durably record several moves ``(sources, target)`` in one write, each twice."""
+        records = [{"moved": {"from": list(sources), "to": target}} for sources, target in moves]
+        self.append(record for record in records for _ in range(2))
 
     def update_header(self, changes: Mapping[str, Any]) -> None:
         """Durably amend the header (applied by :meth:`Manifest.load` from here on)."""
-        self.append([{"update": dict(changes)}])
+        self.append([{"update": dict(changes)}] * 2)
 
     def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
         """Append ``entries`` as one write; durable on disk when this returns."""

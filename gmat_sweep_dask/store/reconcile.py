@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.errors import ManifestCorruptError
+from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.records import check_entry, encode
 
@@ -63,8 +64,10 @@ def _wanted(manifest: mf.Manifest, record: Path, outcome: dict[str, Any]) -> boo
         return False
     sweep_dir = manifest.path.parent.resolve()
     for location in outcome.get("outputs", {}).values():
-        path = (sweep_dir / location["path"]).resolve()
-        if sweep_dir not in path.parents or not path.is_file():
+        try:
+            if not confined(sweep_dir, location["path"], what="data file").is_file():
+                return False
+        except SweepDirError:
             return False
     return True
 

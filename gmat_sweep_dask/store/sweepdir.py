@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
 from gmat_sweep_dask.store import layout, snapshot
+from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.header import new_header
 from gmat_sweep_dask.store.lock import SweepLock
 from gmat_sweep_dask.store.manifest import Manifest
@@ -169,23 +170,13 @@ class SweepDir:
         """The absolute path of ``relative`` if it lies inside the sweep directory.
 
         ``relative`` comes from disk (the manifest, a commit record): it must be a
-        relative path without ``..`` that, symlinks resolved, stays inside.
+        relative path without ``..`` that, symlinks resolved, stays inside (see
+        :func:`~gmat_sweep_dask.store.confine.confined`).
 
         Raises:
             SweepDirError: it is absolute, climbs out, or leads outside through a link.
         """
-        if not is_confined(relative):
-            raise SweepDirError(
-                f"{self.path}: {what} {relative!r} lies outside the sweep directory"
-            )
-        target = self.path / relative
-        resolved = target.resolve()
-        if resolved != self.path and self.path not in resolved.parents:
-            raise SweepDirError(
-                f"{self.path}: {what} {relative!r} leads outside the sweep directory "
-                f"(to {resolved})"
-            )
-        return target
+        return confined(self.path, relative, what=what)
 
     def _make(self) -> list[Path]:
         """Create the directory and its missing parents; return those made, deepest last."""
@@ -218,16 +209,6 @@ def normalise(path: str | Path) -> Path:
     if expanded.name == layout.MANIFEST and not expanded.is_dir():
         expanded = expanded.parent
     return expanded.resolve()
-
-
-def is_confined(relative: object) -> bool:
-    """Whether ``relative`` is a plain relative path that cannot climb out of its base."""
-    if not isinstance(relative, str) or not relative or "\x00" in relative:
-        return False
-    if relative.startswith(("/", "\\")) or ":" in relative.split("/", 1)[0]:
-        return False
-    parts = relative.replace("\\", "/").split("/")
-    return all(part not in ("", ".", "..") for part in parts)
 
 
 def _remove_empty(made: list[Path]) -> None:

@@ -1,0 +1,180 @@
+"""Verify what is on disk (issue 12, item 8): page checksums, ``verify``, damaged data
+re-run by ``resume``, and compaction failures that leave the directory as it was."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import dask.config
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from gmat_sweep_dask import Manifest, Sweep, open_sweep
+from gmat_sweep_dask.cli import main
+from gmat_sweep_dask.design import Grid
+
+GRID = Grid({"Sat.SMA": [7000.0 + 25 * i for i in range(8)]})
+
+
+@pytest.fixture(scope="module")
+def clean(client, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A finished, compacted 8-run sweep and its frame."""
+    out = tmp_path_factory.mktemp("verify") / "clean"
+    script = Path(__file__).resolve().parents[1] / "examples" / "leo.script"
+    with dask.config.set({"gmat-sweep-dask.max-batch-runs": 2}):
+        Sweep(script, GRID, out).run(client, progress=False)
+    assert len(data_files(out)) == 1
+    return out, open_sweep(out).compute()
+
+
+@pytest.fixture(scope="module")
+def uncompacted(client, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The same sweep left as the workers wrote it: several batch files."""
+    out = tmp_path_factory.mktemp("verify") / "batches"
+    script = Path(__file__).resolve().parents[1] / "examples" / "leo.script"
+    with dask.config.set({"gmat-sweep-dask.max-batch-runs": 2, "gmat-sweep-dask.compact": False}):
+        Sweep(script, GRID, out).run(client, progress=False)
+    assert len(data_files(out)) > 2
+    return out, open_sweep(out).compute()
+
+
+def data_files(out: Path) -> list[Path]:
+    return sorted((out / "data").rglob("*.parquet"))
+
+
+def copy(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def flip_a_data_page_byte(path: Path, column: str = "Sat.X") -> None:
+    """Flip one byte inside the last data page of ``column`` in the first row group."""
+    metadata = pq.read_metadata(path)
+    index = metadata.schema.to_arrow_schema().get_field_index(column)
+    chunk = metadata.row_group(0).column(index)
+    start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + chunk.total_compressed_size - 3] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def resume(client, out: Path):
+    return CliRunner().invoke(
+        main, ["resume", str(out), "--scheduler", client.scheduler.address, "-q"]
+    )
+
+
+def listing(out: Path) -> dict[str, bytes]:
+    """Every file under ``out`` with its bytes (the lock aside)."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def test_a_clean_sweep_verifies(clean) -> None:
+    from gmat_sweep_dask import verify
+
+    out, _ = clean
+    report = verify(out)
+    assert report.ok and report.run_ids == [] and report.files == 1
+    result = CliRunner().invoke(main, ["verify", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "no damage" in result.output
+
+
+def test_a_flipped_bit_is_found_and_resume_runs_those_runs_again(
+    client, clean, tmp_path: Path
+) -> None:
+    source, expected = clean
+    out = copy(source, tmp_path / "flipped")
+    (damaged,) = data_files(out)
+    flip_a_data_page_byte(damaged)
+    checked = copy(out, tmp_path / "checked")
+    resumed = resume(client, out)
+    assert resumed.exit_code == 0, resumed.output
+    assert "runs 0-7" in resumed.stderr and damaged.name in resumed.stderr
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+
+    from gmat_sweep_dask import verify
+
+    assert verify(out).ok
+    report = verify(checked)
+    assert not report.ok and report.run_ids == list(range(8))
+    (found,) = report.damaged
+    assert found.path == str(damaged.relative_to(out)) and "checksum" in found.problem
+    result = CliRunner().invoke(main, ["verify", str(checked)])
+    assert result.exit_code == 1
+    assert damaged.name in result.output and "runs 0-7" in result.output
+
+
+def test_a_deleted_data_file_is_run_again(client, uncompacted, tmp_path: Path) -> None:
+    source, expected = uncompacted
+    out = copy(source, tmp_path / "deleted")
+    gone = data_files(out)[1]
+    runs = sorted(
+        r
+        for r, e in Manifest.load(out / "manifest.jsonl").entries.items()
+        if e["outputs"]["report/Orbit"]["path"] == str(gone.relative_to(out))
+    )
+    gone.unlink()
+    checked = copy(out, tmp_path / "checked")
+    resumed = resume(client, out)
+    assert resumed.exit_code == 0, resumed.output
+    assert "missing" in resumed.stderr and gone.name in resumed.stderr
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+
+    from gmat_sweep_dask import verify
+
+    assert verify(out).ok
+    report = verify(checked)
+    assert report.run_ids == runs and "missing" in report.damaged[0].problem
+
+
+def test_a_truncated_footer_is_damage(uncompacted, tmp_path: Path) -> None:
+    from gmat_sweep_dask import verify
+
+    source, _ = uncompacted
+    out = copy(source, tmp_path / "truncated")
+    target = data_files(out)[0]
+    target.write_bytes(target.read_bytes()[:-20])
+    (found,) = verify(out).damaged
+    assert found.path == str(target.relative_to(out)) and found.run_ids
+
+
+def test_a_full_disk_during_compaction_is_one_line_and_changes_nothing(
+    uncompacted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, expected = uncompacted
+    out = copy(source, tmp_path / "full")
+    before = listing(out)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    result = CliRunner().invoke(main, ["compact", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr
+    assert listing(out) == before
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+
+
+def test_a_corrupt_batch_file_stops_compaction_with_one_line_and_changes_nothing(
+    uncompacted, tmp_path: Path
+) -> None:
+    source, _ = uncompacted
+    out = copy(source, tmp_path / "corrupt")
+    bad = data_files(out)[-1]
+    flip_a_data_page_byte(bad)
+    before = listing(out)
+    result = CliRunner().invoke(main, ["compact", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and bad.name in result.stderr
+    assert listing(out) == before
