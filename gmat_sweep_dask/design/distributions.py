@@ -114,9 +114,13 @@ def parse(spec: Any, *, where: str) -> Dist:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise SpecError(f"{where}: parameter {value!r} is not a number")
-    if not math.isfinite(float(value)):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
+    if not math.isfinite(number):
         raise SpecError(f"{where}: parameter {value!r} is not finite")
-    return float(value)
+    return number
 
 
 def _scipy(frozen: Any, where: str) -> Dist:

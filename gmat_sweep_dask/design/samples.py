@@ -40,6 +40,7 @@ class Samples(Design):
             if column.dtype == object:
                 for row, value in enumerate(column):
                     check_value(value, where=f"samples {name} row {row}")
+                _storable(name, column)
             elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 finite = np.isfinite(column.to_numpy(dtype="float64"))
                 if not finite.all():
@@ -53,7 +54,8 @@ class Samples(Design):
                     f"samples: column {name!r} has dtype {column.dtype}; expected numbers, "
                     "text or booleans"
                 )
-        frame = table.reset_index(drop=True).copy()
+        # the table as it reads back from the sweep directory (e.g. [1, 0.5] as floats)
+        frame = pa.Table.from_pandas(table, preserve_index=False).to_pandas()
         frame.index.name = "run_id"
         self._table = frame
 
@@ -103,6 +105,17 @@ class Samples(Design):
         if _digest(samples._table) != header["content_sha256"]:
             raise SweepDirError(f"{path}: the sample table does not match the manifest's hash")
         return samples
+
+
+def _storable(name: str, column: pd.Series) -> None:
+    """Refuse a column Parquet cannot hold as one type (text mixed with numbers...)."""
+    try:
+        pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise SpecError(
+            f"samples: column {name!r} mixes value types ({exc}); give each column "
+            "numbers, text or booleans only"
+        ) from None
 
 
 def _digest(table: pd.DataFrame) -> str:

@@ -41,7 +41,7 @@ def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
 def _read(record: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deep
         return []
     return [o for o in data if isinstance(o, dict)] if isinstance(data, list) else []
 

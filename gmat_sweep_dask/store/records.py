@@ -101,8 +101,30 @@ def encode(record: Mapping[str, Any]) -> bytes:
     """One manifest line: compact JSON, sorted keys, newline-terminated.
 
     Raises:
-        ValueError: the record holds a non-finite number (NaN and Infinity are not JSON;
-            every value is checked before it gets here, so this is a bug guard).
+        ValueError: the record holds a non-finite number (NaN and Infinity are not JSON)
+            or an integer beyond 64 bits (it would read back as a float); every value is
+            checked before it gets here, so this is a bug guard.
     """
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    wide = _wide_int(record)
+    if wide is not None:
+        raise ValueError(f"integer {wide} does not fit in 64 bits")
     return (text + "\n").encode()
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _wide_int(value: Any) -> int | None:
+    """An integer in ``value`` (nested) that does not fit in int64, or None."""
+    if isinstance(value, int):
+        return None if INT64[0] <= value <= INT64[1] else value
+    if isinstance(value, Mapping):
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return None
+    for item in value:
+        wide = _wide_int(item)
+        if wide is not None:
+            return wide
+    return None
