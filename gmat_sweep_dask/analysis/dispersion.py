@@ -11,6 +11,7 @@ chosen columns' per-run values. Memory is therefore one partition per worker thr
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ class Dispersion:
 
     def _repr_html_(self) -> str:
         head = (
-            f"<p><b>Dispersion at {self.at}</b>: {self.used} of {self.runs} runs"
+            f"<p><b>Dispersion at {html.escape(self.at)}</b>: {self.used} of {self.runs} runs"
             + "".join(f", {v} {k.replace('_', ' ')}" for k, v in self.excluded.items() if v)
             + "</p>"
         )

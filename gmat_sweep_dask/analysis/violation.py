@@ -10,6 +10,7 @@ reach the client. The intervals are Wilson's score interval and the Clopper-Pear
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -66,7 +67,7 @@ class Violation:
         level = f"{self.conf_level:.0%}"
         how = "counted as violations" if self.unknown == "violated" else "left out"
         return (
-            f"<p><b>P(<code>{self.constraint}</code>) = {self.p:.4g}</b> "
+            f"<p><b>P(<code>{html.escape(self.constraint)}</code>) = {self.p:.4g}</b> "
             f"({self.violated} of {self.n} runs; {self.failed} failed, {self.undetermined} "
             f"undetermined: {how})"
             f"<br>{level} Wilson [{w[0]:.4g}, {w[1]:.4g}], "

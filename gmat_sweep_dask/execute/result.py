@@ -1,7 +1,8 @@
-"""What one call that runs a sweep reports back."""
+"""What a sweep run reports back: :class:`SweepResult`, with a notebook summary."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,3 +29,21 @@ class SweepResult:
     def failed(self) -> int:
         """Runs whose latest entry is failed or that were never recorded."""
         return sum(v for k, v in self.counts.items() if k != mf.OK)
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: the sweep, its runs per status, this call."""
+        engine = "GMAT stand-in engine" if self.gmat.get("standin") else self.gmat.get("version")
+        rows = [
+            ("sweep", str(self.out)),
+            ("runs", ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))),
+            ("this call", f"ran {self.executed}, recorded {self.reconciled} without running, "
+             f"{self.wall_s:.1f} s"),
+            ("engine", engine or "GMAT"),
+        ]  # fmt: skip
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        state = "all ok" if not self.failed else f"{self.failed} not ok"
+        return f"<table><caption>SweepResult: {state}</caption>{body}</table>"
