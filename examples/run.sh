@@ -32,10 +32,11 @@ status=0
 .venv/bin/python - "$out" <<'PY'
 import sys
 from gmat_sweep_dask import open_sweep
+from gmat_sweep_dask.wording import plural
 
 frame = open_sweep(sys.argv[1])
 lowest = frame.groupby(["Sat.SMA", "Sat.ECC"])["Sat.Earth.Altitude"].min().compute()
-print(f"lazy frame: {frame.npartitions} partitions; lowest altitude per (SMA, ECC), km:")
+print(f"lazy frame: {plural(frame.npartitions, 'partition')}; lowest altitude per (SMA, ECC), km:")
 print(lowest.unstack().round(1).head(8).to_string())
 PY
 exit "$status"

@@ -58,7 +58,9 @@ def test_run_and_show_end_to_end(example_script: Path, tmp_path: Path) -> None:
     assert "stand-in" in result.stdout
     shown = cli("show", str(out))
     assert shown.returncode == 0
-    assert "ok 6" in shown.stdout and str(out) in shown.stdout and "wall:" in shown.stdout
+    assert (
+        "status:   6 ok\n" in shown.stdout and str(out) in shown.stdout and "wall:" in shown.stdout
+    )
 
     from gmat_sweep_dask import open_sweep
 
@@ -84,8 +86,7 @@ def test_some_failed_runs_exit_1_and_show_lists_them(fault_script: Path, tmp_pat
     assert result.returncode == 1, result.stderr
     assert "1 failed" in result.stdout and "1 ok" in result.stdout
     shown = cli("show", str(out), "--failed")
-    assert "run 1 {'StandinFault.Value': 1}" in shown.stdout
-    assert "GmatRunError" in shown.stdout
+    assert "1    StandinFault.Value=1  GMAT run failed: Propagate::Execute()" in shown.stdout
 
 
 def test_bad_input_needing_a_worker_is_one_line_and_writes_nothing(

@@ -99,7 +99,7 @@ def test_surviving_a_kill_resumes_to_the_uninterrupted_frame(tmp_path: Path) -> 
     assert "resume with: gmat-sweep-dask resume" in values["stdout"]
     ok, missing = int(values["recorded_ok"]), int(values["missing"])
     assert ok >= 5 and missing > 0 and ok + missing == runs
-    assert re.search(rf"^status: +missing {missing}, ok {ok}$", values["stdout"], re.M)
+    assert re.search(rf"^status: +{ok} ok, {missing} missing$", values["stdout"], re.M)
     assert int(values["partial_runs"]) == ok
     assert int(values["partial_rows"]) == ok * 101
     assert values["partial_runs_intact"] == "True"

@@ -42,7 +42,7 @@ def test_examples_run_sh_uses_the_real_engine_and_says_so(real_gmat_root, tmp_pa
     assert f"engine: real GMAT from GMAT_ROOT={real_gmat_root}" in result.stdout
     assert "STAND-IN" not in result.stdout + result.stderr
     assert "engine:   GMAT R2026a" in result.stdout  # `show` reads what the sweep recorded
-    assert "status:   ok 123" in result.stdout
+    assert "status:   123 ok" in result.stdout
     frame = open_sweep(out)
     assert frame.index.nunique().compute() == 123 and "lowest altitude" in result.stdout
 

@@ -116,21 +116,53 @@ def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **opt
 
 @main.command()
 @click.argument("sweep_dir", type=UserPath(path_type=Path))
-@click.option("--failed", is_flag=True, help="List failed runs with their error summaries.")
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="Also a table of the failed runs: overrides, the reason with GMAT's own error "
+    "line, and GMAT's log when raw outputs were kept.",
+)
+@click.option(
+    "--run",
+    "run_id",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Only run N, in full: overrides, status, timing, attempts, worker, outputs "
+    "with row counts, error and GMAT's log tail.",
+)
+@click.option(
+    "--where",
+    metavar="EXPR",
+    help="Also the runs for which EXPR holds, e.g. 'Sat.SMA > 7100 and status == \"failed\"' "
+    "(pandas query syntax over each swept field, run_id, status, duration_s, attempts, "
+    "worker, error).",
+)
 @handle_errors
-def show(sweep_dir: Path, failed: bool) -> None:
+def show(sweep_dir: Path, failed: bool, run_id: int | None, where: str | None) -> None:
     """Summarise SWEEP_DIR: runs per status, wall time, outputs (works while running).
 
     \b
     Examples:
       gmat-sweep-dask show runs/sma
       gmat-sweep-dask show runs/sma --failed
+      gmat-sweep-dask show runs/sma --run 7
+      gmat-sweep-dask show runs/sma --where 'Sat.SMA > 7100 and status == "failed"'
     """
     from gmat_sweep_dask.cli.overview import describe, failed_runs
+    from gmat_sweep_dask.cli.runs import matching_runs, one_run
+    from gmat_sweep_dask.errors import SpecError
 
+    if run_id is not None:
+        if failed or where:
+            raise SpecError("--run N shows one run: give it without --failed or --where")
+        click.echo(one_run(sweep_dir, run_id))
+        return
+    matching = matching_runs(sweep_dir, where) if where is not None else None  # may refuse
     click.echo(describe(sweep_dir))
     if failed:
-        click.echo(failed_runs(sweep_dir))
+        click.echo("\n" + failed_runs(sweep_dir))
+    if matching is not None:
+        click.echo("\n" + matching)
 
 
 @main.command(name="compact")
@@ -147,11 +179,12 @@ def compact_command(sweep_dir: Path) -> None:
       gmat-sweep-dask compact runs/sma
     """
     from gmat_sweep_dask.store.compact import compact_dir
+    from gmat_sweep_dask.wording import plural
 
     report = compact_dir(sweep_dir)
     click.echo(
-        f"merged {report.merged_files} files into {report.written_files}; "
-        f"removed {report.removed_orphans} orphaned files"
+        f"merged {plural(report.merged_files, 'file')} into {report.written_files}; "
+        f"removed {plural(report.removed_orphans, 'orphaned file')}"
     )
 
 

@@ -238,15 +238,7 @@ def sweep_options(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def finish(result: Any, verbose: bool) -> None:
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items()))
-    total = sum(result.counts.values())
-    if not (result.executed or result.reconciled or result.failed):
-        click.echo(f"nothing to run: all {total} runs are ok — output: {result.out}")
-        return
-    engine = " (GMAT stand-in engine)" if result.gmat.get("standin") else ""
-    click.echo(
-        f"{total} runs: {counts}; ran {result.executed} in {result.wall_s:.1f} s{engine} "
-        f"— output: {result.out}"
-    )
+    """Print the sweep's closing line (:meth:`SweepResult.summary`); exit 1 if runs failed."""
+    click.echo(result.summary())
     if result.failed:
         sys.exit(EXIT_FAILED_RUNS)

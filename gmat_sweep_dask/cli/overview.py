@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gmat_sweep_dask import wording
+from gmat_sweep_dask.analysis.failures import failure_rows
 from gmat_sweep_dask.errors import SweepDirError
-from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import layout, sessions
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
+from gmat_sweep_dask.store.lock import held_by_live_driver
 
 
 def _load(sweep_dir: Path) -> mf.Manifest:
@@ -35,16 +36,13 @@ def _swept_fields(design: dict[str, Any], sweep_dir: Path) -> list[str]:
 
 
 def describe(sweep_dir: Path) -> str:
-    """Counts per status, wall time (first start to last end), script, design, outputs."""
+    """Counts per status, wall time (:func:`~gmat_sweep_dask.store.sessions.wall`), script,
+    design, engine, outputs."""
     manifest = _load(sweep_dir)
     header = manifest.header
     counts = manifest.status_counts()
-    starts = [e["started"] for e in manifest.entries.values() if e.get("started")]
-    ends = [e["ended"] for e in manifest.entries.values() if e.get("ended")]
-    wall = "-"
-    with contextlib.suppress(ValueError, TypeError):  # a hand-edited timestamp: no wall
-        seconds = datetime.fromisoformat(max(ends)) - datetime.fromisoformat(min(starts))
-        wall = f"{seconds.total_seconds():.1f} s"
+    running = held_by_live_driver(manifest.path.parent)
+    wall = sessions.wall(header, manifest.entries.values(), running=running).describe()
     outputs = sorted({k for e in manifest.entries.values() for k in e.get("outputs", {})})
     design = header["design"]
     fields = _swept_fields(design, manifest.path.parent)
@@ -53,11 +51,11 @@ def describe(sweep_dir: Path) -> str:
     lines = [
         f"sweep:    {manifest.path.parent}",
         f"script:   {header['script']} (sha256 {header['script_sha256'][:12]}...)",
-        f"design:   {design['kind']}, {header['run_count']} runs"
+        f"design:   {design['kind']}, {wording.plural(header['run_count'], 'run')}"
         + (f" over {', '.join(fields)}" if fields else "")
         + (f", seed {design['seed']}" if design.get("seed") is not None else ""),
         f"engine:   {engine}",
-        "status:   " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        f"status:   {wording.counts(counts)}",
         f"wall:     {wall}",
         f"outputs:  {', '.join(outputs) or '-'}",
     ]
@@ -75,13 +73,14 @@ def describe(sweep_dir: Path) -> str:
 
 
 def failed_runs(sweep_dir: Path) -> str:
-    """One line per failed run: id, overrides and the first line of its error."""
-    manifest = _load(sweep_dir)
-    lines = []
-    for run_id in sorted(manifest.entries):
-        entry = manifest.entries[run_id]
-        if entry["status"] != mf.FAILED:
-            continue
-        error = (entry.get("error") or "").strip().splitlines()
-        lines.append(f"run {run_id} {entry.get('overrides')}: {error[0] if error else '?'}")
-    return "\n".join(lines) if lines else "no failed runs"
+    """A table of the failed runs: run id, overrides, the reason in words (with GMAT's own
+    error line when there is one) and GMAT's log when the raw outputs were kept."""
+    directory = Path(sweep_dir)
+    rows = failure_rows(directory.parent if directory.name == layout.MANIFEST else directory)
+    if not rows:
+        return "no failed runs"
+    title = f"{wording.plural(len(rows), 'failed run')}:"
+    if all(row[3] == "-" for row in rows):  # no logs kept: no log column
+        return title + "\n" + wording.table(["run", "overrides", "reason"], [r[:3] for r in rows])
+    ordered = [[r[0], r[1], r[3], r[2]] for r in rows]  # the long reason last
+    return title + "\n" + wording.table(["run", "overrides", "log", "reason"], ordered)

@@ -222,13 +222,15 @@ def sensitivity_command(
     """
     from gmat_sweep_dask.analysis.frames import open_sweep
     from gmat_sweep_dask.analysis.sensitivity import sensitivity
+    from gmat_sweep_dask.wording import plural
 
     frame = open_sweep(sweep_dir, report)
     table = sensitivity(frame, metric, drop_failed=drop_failed, pairs=pairs)
     attrs = table.attrs
-    dropped = f" ({attrs['dropped']} blocks with failed runs left out)" if attrs["dropped"] else ""
+    blocks = plural(attrs["dropped"], "block")
+    dropped = f" ({blocks} with failed runs left out)" if attrs["dropped"] else ""
     click.echo(
-        f"{attrs['method']} indices of {metric} over {attrs['runs']} runs{dropped}; "
+        f"{attrs['method']} indices of {metric} over {plural(attrs['runs'], 'run')}{dropped}; "
         f"*_conf: {attrs['conf_level']:.0%} half-widths"
     )
     shown = table if pairs else table.reset_index()

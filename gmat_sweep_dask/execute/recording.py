@@ -3,12 +3,15 @@
 :func:`record_runs` is the part of a run that needs the cluster: it folds in batches that
 finished unrecorded, submits the pending runs through :class:`~.submit.Executor`, appends
 each batch's entries to the manifest as they arrive (a signal is deferred until the
-append is complete, so a line is never torn by Ctrl-C), and compacts at the end.
+append is complete, so a line is never torn by Ctrl-C), and compacts at the end. The
+call is one session of the sweep (:mod:`gmat_sweep_dask.store.sessions`): its beginning
+and its end are recorded in the manifest header, the end even when the call is stopped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import contextlib
 from typing import Any
 
 from gmat_sweep_dask import config
@@ -17,6 +20,7 @@ from gmat_sweep_dask.execute.progress import Progress
 from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store import sessions
 from gmat_sweep_dask.store.compact import compact
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reconcile import drop_records, reconcile
@@ -29,14 +33,39 @@ def record_runs(
     make_batch: Callable[[Sequence[int]], Batch],
     interrupts: Guard,
     *,
+    started: str,
     progress: bool = True,
     retries: int | None = None,
-) -> tuple[int, int]:
-    """Run every pending run of ``manifest`` on ``client``; return (executed, reconciled).
+) -> tuple[int, int, dict[str, Any]]:
+    """Run every pending run of ``manifest`` on ``client``; return (executed, reconciled, session).
 
     ``executed`` counts the runs submitted by this call, ``reconciled`` the runs that had
-    finished before a crash and were recorded from their commit records instead.
+    finished before a crash and were recorded from their commit records instead;
+    ``session`` is this call's session (begun at ``started``) as recorded at its end.
     """
+    sessions.record_begin(manifest, writer, started)
+    ran = [0]  # runs recorded so far by this call, kept up to date by _record
+    try:
+        executed, reconciled = _record(
+            client, manifest, writer, make_batch, interrupts, ran, progress, retries
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the stopped session's end, if it can be written
+            sessions.record_end(manifest, writer, started, ran[0])
+        raise
+    return executed, reconciled, sessions.record_end(manifest, writer, started, ran[0])
+
+
+def _record(
+    client: Any,
+    manifest: mf.Manifest,
+    writer: ManifestWriter,
+    make_batch: Callable[[Sequence[int]], Batch],
+    interrupts: Guard,
+    ran: list[int],
+    progress: bool,
+    retries: int | None,
+) -> tuple[int, int]:
     sweep_dir = manifest.path.parent
     reconciled = reconcile(manifest, writer)
     pending = manifest.pending()
@@ -48,6 +77,7 @@ def record_runs(
             for outcome in outcomes:
                 manifest.add(outcome)
             drop_records(sweep_dir, [o.get("batch") for o in outcomes], batch.key)
+            ran[0] += len(outcomes)
         bar.update([o["status"] for o in outcomes])
 
     Executor(

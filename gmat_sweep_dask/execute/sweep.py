@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +25,11 @@ from gmat_sweep_dask.execute.interrupts import guard
 from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
-from gmat_sweep_dask.store import repair, snapshot
+from gmat_sweep_dask.store import repair, sessions, snapshot
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reconcile import reconcile
 from gmat_sweep_dask.store.sweepdir import SweepDir
+from gmat_sweep_dask.wording import plural
 
 if TYPE_CHECKING:  # Dask is imported once a cluster is needed: early refusals stay fast
     import dask.dataframe as dd
@@ -204,7 +204,7 @@ class Sweep:
                 does not fit its field.
             SweepDirError: ``out`` holds another sweep, or cannot be written.
         """
-        start = time.monotonic()
+        start = sessions.now()
         fsync = bool(config.get("fsync"))
         wanted = report if require_report else False
         started = preflight.start_locally(self.script, self.design)  # boots while we lock
@@ -233,19 +233,20 @@ class Sweep:
                 manifest, writer = self._open(existing, gmat, fsync)
                 try:
                     preflight.check_shared(active, self.out)
-                    executed, reconciled = record_runs(
+                    executed, reconciled, session = record_runs(
                         active,
                         manifest,
                         writer,
                         functools.partial(self._make_batch, fsync=fsync),
                         interrupts,
+                        started=start,
                         progress=progress,
                         retries=retries,
                     )
                 finally:
                     writer.close()
         self.manifest = manifest
-        wall = time.monotonic() - start
+        wall = sessions.seconds(session) or 0.0
         return SweepResult(self.out, manifest.status_counts(), wall, executed, gmat, reconciled)
 
     def resume(self, client: Client | None = None, **options: Any) -> SweepResult:
@@ -289,7 +290,7 @@ class Sweep:
         if not same_script or header["design"] != design:
             raise SweepDirError(
                 f"output directory {self.out} holds a different sweep "
-                f"(script {header['script']}, {header['run_count']} runs); "
+                f"(script {header['script']}, {plural(header['run_count'], 'run')}); "
                 "choose another output directory, or resume that sweep"
             )
         return repair.verified(manifest, self.design)  # runs whose data is lost: pending
@@ -298,7 +299,7 @@ class Sweep:
         """Whether this run grows the design or snapshots a changed script."""
         return self._recorded_design is not None or self._drifted
 
-    def _settle(self, manifest: mf.Manifest, start: float, fsync: bool) -> SweepResult:
+    def _settle(self, manifest: mf.Manifest, start: str, fsync: bool) -> SweepResult:
         """A sweep with nothing left to run: tidy it up without starting a cluster."""
         from gmat_sweep_dask.store.compact import compact
 
@@ -310,7 +311,7 @@ class Sweep:
         finally:
             writer.close()
         self.manifest = manifest
-        wall = time.monotonic() - start
+        wall = sessions.seconds({"started": start, "ended": sessions.now()}) or 0.0
         return SweepResult(self.out, manifest.status_counts(), wall, 0, {}, reconciled)
 
     def _open(

@@ -171,6 +171,13 @@ class SweepLock:
                 os.utime(self.path)
 
 
+def held_by_live_driver(sweep_dir: Path, *, lease: float = DEFAULT_LEASE_S) -> bool:
+    """Whether a live driver holds ``sweep_dir``'s lock now (reads only; an unreadable lock
+    counts as held, as :meth:`SweepLock.acquire` would wait for it)."""
+    owner, stat = _read(sweep_dir / layout.LOCK)
+    return stat is not None and (owner is None or not _stale(owner, stat, lease))
+
+
 def _owner(token: str) -> bytes:
     owner = {
         "pid": os.getpid(),
