@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "sweep": "gmat_sweep_dask.api",
+    "check": "gmat_sweep_dask.api",
+    "CheckReport": "gmat_sweep_dask.execute.trial",
     "open_sweep": "gmat_sweep_dask.analysis.frames",
     "Sweep": "gmat_sweep_dask.execute.sweep",
     "SweepResult": "gmat_sweep_dask.execute.result",

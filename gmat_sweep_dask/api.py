@@ -11,19 +11,23 @@ import pandas as pd
 from gmat_sweep_dask import options
 from gmat_sweep_dask.analysis.frames import open_sweep
 from gmat_sweep_dask.design import (
+    Design,
     LatinHypercube,
     MonteCarlo,
     Morris,
     Sobol,
     make_design,
 )
+from gmat_sweep_dask.errors import SpecError
 from gmat_sweep_dask.execute.sweep import Sweep
+from gmat_sweep_dask.execute.trial import CheckReport
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     from distributed import Client
 
 __all__ = [
+    "check",
     "extend",
     "latin_hypercube",
     "monte_carlo",
@@ -75,6 +79,62 @@ def sweep(
     job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate)
     job.run(client, progress=progress, retries=retries, report=report, require_report=True)
     return job.frame(report)
+
+
+STOCHASTIC = {
+    "monte_carlo": MonteCarlo,
+    "latin_hypercube": LatinHypercube,
+    "sobol": Sobol,
+    "morris": Morris,
+}
+
+
+def check(
+    script: str | Path,
+    *,
+    grid: Mapping[str, Iterable[Any]] | None = None,
+    samples: pd.DataFrame | None = None,
+    perturb: Mapping[str, Any] | None = None,
+    n: int | None = None,
+    seed: int | None = None,
+    method: str = "monte_carlo",
+    workers: int | None = None,
+    timeout: float | None = None,
+    report: str | None = None,
+) -> CheckReport:
+    """Try a sweep before running it, in seconds, on this machine (no cluster, nothing written).
+
+    Finds GMAT (which: the real one or the stand-in, its version), loads ``script``,
+    reads the fields the sweep would set (their values in the script and their types;
+    the sweep's values are checked against them), runs the sweep's first run once and
+    times it, and estimates the whole sweep on ``workers`` (default: this machine's
+    cores): runs × one run's time / workers, plus the engine start-up. The sweep is
+    ``grid`` or ``samples`` as for :func:`sweep`, or ``perturb`` with ``n`` (and
+    ``seed``) as for :func:`monte_carlo` (``method``: ``monte_carlo``,
+    ``latin_hypercube``, ``sobol`` or ``morris``); none of them checks the script as
+    written. The returned report prints as ``gmat-sweep-dask check`` does and shows
+    itself in a notebook.
+
+    Raises:
+        GmatMissingError: GMAT is not installed here.
+        ScriptError: the script does not load, a field does not exist, or a value does
+            not fit its field.
+        SpecError: the parameter space is invalid.
+    """
+    from gmat_sweep_dask.execute.trial import check as trial
+
+    design: Design | None = None
+    if perturb is not None:
+        if grid is not None or samples is not None:
+            raise SpecError("give one of grid=, samples= or perturb=")
+        if method not in STOCHASTIC:
+            raise SpecError(f"method={method!r}: expected one of {', '.join(STOCHASTIC)}")
+        if n is None:
+            raise SpecError("perturb= needs n=, the number of runs (or base samples)")
+        design = STOCHASTIC[method](perturb, n, seed)
+    elif grid is not None or samples is not None:
+        design = make_design(grid=grid, samples=samples)
+    return trial(script, design, workers=workers, timeout=timeout, report=report)
 
 
 def monte_carlo(

@@ -188,18 +188,13 @@ def compact_command(sweep_dir: Path) -> None:
     )
 
 
-def _register_stochastic() -> None:
+def _register_others() -> None:
+    from gmat_sweep_dask.cli.check import check_command
     from gmat_sweep_dask.cli.stochastic import COMMANDS
+    from gmat_sweep_dask.cli.verify import verify_command
 
-    for command in COMMANDS:
+    for command in (check_command, verify_command, *COMMANDS):
         main.add_command(command)
 
 
-def _register_verify() -> None:
-    from gmat_sweep_dask.cli.verify import verify_command
-
-    main.add_command(verify_command)
-
-
-_register_stochastic()
-_register_verify()
+_register_others()

@@ -94,11 +94,42 @@ def check_locally(
         answer = started()
     finally:
         isolation.shutdown()  # the driver needs no warm engine
+    checked = _checked(script, design, report, answer, required=required)
+    return checked["gmat"] if checked else None
+
+
+def inspect_locally(
+    script: Path, design: Design | None, report: str | bool | None, *, required: bool = True
+) -> dict[str, Any] | None:
+    """The checks of :func:`check_locally`, leaving this process's engine host warm.
+
+    Returns the engine's whole answer: ``gmat`` (root, version, standin), ``values``
+    (the script's value of each swept field) and ``reports``; None as in
+    :func:`check_locally`. ``design`` None checks the script as written (no fields).
+    Raises as :func:`check_locally` does.
+    """
+    from gmat_sweep_dask.execute import isolation
+
+    fields = list(design.fields) if design is not None else []
+    answer = isolation.check_isolated(str(script), fields)
+    return _checked(script, design, report, answer, required=required)
+
+
+def _checked(
+    script: Path,
+    design: Design | None,
+    report: str | bool | None,
+    answer: dict[str, Any],
+    *,
+    required: bool,
+) -> dict[str, Any] | None:
+    """``answer`` once concluded; None when GMAT is missing here and not ``required``."""
     if answer.get("gmat_missing"):
         if required:
             raise GmatMissingError(f"GMAT is not installed here ({_why(answer)}): {GET_GMAT}")
         return None
-    return _conclude(script, design, report, answer)
+    _conclude(script, design, report, answer)
+    return answer
 
 
 def check_on_workers(
@@ -134,14 +165,15 @@ def _why(answer: dict[str, Any]) -> str:
 
 
 def _conclude(
-    script: Path, design: Design, report: str | bool | None, answer: dict[str, Any]
+    script: Path, design: Design | None, report: str | bool | None, answer: dict[str, Any]
 ) -> dict[str, Any]:
     if answer["errors"]:
         raise ScriptError(f"{script.name}: " + "; ".join(answer["errors"]))
     if report is not False:
         _check_report(script.name, report, answer["reports"])
-    design.resolve(answer["values"])
-    check_types(design, answer["values"])
+    if design is not None:
+        design.resolve(answer["values"])
+        check_types(design, answer["values"])
     return answer["gmat"]
 
 
@@ -161,6 +193,11 @@ def check_types(design: Design, nominal: dict[str, Any]) -> None:
                     f"{field}={value!r}: the script's {field} is {expected} "
                     f"({nominal[field]!r}); give {expected} values"
                 )
+
+
+def kind_of(value: Any) -> str:
+    """The type of a field's value in words (``a number``, ``text``...), as errors say it."""
+    return _kind(value)[0]
 
 
 def _kind(nominal: Any) -> tuple[str, Any]:

@@ -10,8 +10,8 @@ and its end are recorded in the manifest header, the end even when the call is s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import contextlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gmat_sweep_dask import config
