@@ -224,9 +224,10 @@ def _check_report(script: str, wanted: str | bool | None, available: list[str]) 
     if not available:
         return
     if wanted is None and len(available) > 1:
-        raise ScriptError(f"{script} writes several ReportFiles {available}; pass report=NAME")
+        names = ", ".join(available)
+        raise ScriptError(f"{script} writes several ReportFiles ({names}); pass report=NAME")
     if wanted is not None and wanted not in available:
-        raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {available}")
+        raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {', '.join(available)}")
 
 
 def elsewhere(spec: Any) -> bool:
