@@ -99,7 +99,7 @@ def test_one_run_in_full(faults: Path) -> None:
     assert fields["reason"].startswith("GMAT run failed: Propagate::Execute(): StandinFault = 1")
     assert fields["error"] == "GmatRunError: GMAT RunScript returned status -5; expected 1"
     assert fields["log"] == f"{faults}/runs/2/GmatLog.txt"
-    assert fields["worker"].startswith("tcp://127.0.0.1:")
+    assert re.match(r"(tcp|tls)://127\.0\.0\.1:\d+$", fields["worker"]), fields["worker"]
     assert "  | **** ERROR **** Propagate::Execute()" in failed.stdout
     ok = cli("show", str(faults), "--run", "1")
     assert "status:     ok after 1 attempt" in ok.stdout
