@@ -305,6 +305,12 @@ def test_usage_errors_are_one_line_with_where_to_find_help(
     one_line_error(result, *needles, "--help")
 
 
+def test_the_bare_command_shows_its_help() -> None:
+    result = CliRunner().invoke(main, [])
+    assert "Usage:" in result.output and "Commands:" in result.output
+    assert "error" not in result.output
+
+
 def test_a_usage_error_of_the_installed_command_is_one_line_and_exit_2() -> None:
     result = cli("run", "--bogus")
     assert result.returncode == 2

@@ -48,6 +48,9 @@ class MainGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help, as usual
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "gmat-sweep-dask"
             message = " ".join(exc.format_message().split())
