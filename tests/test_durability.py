@@ -17,6 +17,7 @@ import pytest
 from gmat_sweep_dask import Manifest, Sweep, open_sweep
 from gmat_sweep_dask.design import Grid, Samples
 from gmat_sweep_dask.execute import isolation
+from gmat_sweep_dask.execute.cluster import KEEP_LOST_WORKERS
 
 
 def frame_of(out: Path) -> pd.DataFrame:
@@ -237,6 +238,7 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
     grid = Grid({"Sat.SMA": [7000.0 + i for i in range(16)], "StandinDelay.Value": [0.25]})
     out = tmp_path / "s"
     with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
         LocalCluster(
             n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
         ) as cluster,

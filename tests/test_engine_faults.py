@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dask.config
 import pandas as pd
 import psutil
 from distributed import Client, LocalCluster
@@ -19,6 +20,7 @@ from distributed import Client, LocalCluster
 from gmat_sweep_dask import Manifest, Sweep
 from gmat_sweep_dask.design import Samples
 from gmat_sweep_dask.execute import isolation
+from gmat_sweep_dask.execute.cluster import KEEP_LOST_WORKERS
 
 ENGINE_HOST = "gmat_sweep_dask.execute.enginehost"
 
@@ -45,8 +47,10 @@ def worker_env(client, **values: str) -> Iterator[None]:
 
 @contextmanager
 def own_cluster(workers: int, env: dict[str, str] | None = None) -> Iterator[Client]:
-    """A LocalCluster this test may break (its workers' engine hosts, its workers)."""
+    """A LocalCluster this test may break (its workers' engine hosts, its workers); like
+    the clusters gmat-sweep-dask starts, it keeps a killed worker however slowly it restarts."""
     with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

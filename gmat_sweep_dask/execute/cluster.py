@@ -38,6 +38,13 @@ WORKER_MEMORY = 256 * 2**20
 """Memory a local worker process and its GMAT engine process need at least (about 250 MB
 measured with the stand-in engine; a real GMAT engine needs more)."""
 
+KEEP_LOST_WORKERS = "1h"
+"""``distributed.deploy.lost-worker-timeout`` while a LocalCluster started here runs. A
+LocalCluster gives up a worker for good when it is not back this long after it died
+(default 15 s); its nanny restarts it, but on a busy machine, with a run that kills its
+worker each time (``isolate=False``), restarts take longer and the cluster would lose
+every worker and the sweep wait forever."""
+
 
 @dataclass(frozen=True)
 class TLS:
@@ -79,6 +86,7 @@ def connect(
     if client is not None:
         yield client
         return
+    import dask.config
     from distributed import Client, LocalCluster
 
     spec = spec or ClusterSpec()
@@ -107,6 +115,7 @@ def connect(
         check_local_workers(spec.workers)
     n_workers = spec.workers or os.cpu_count() or 1
     with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
         LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
