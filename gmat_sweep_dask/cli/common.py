@@ -130,8 +130,12 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--jobs", type=click.IntRange(min=1), help="Batch jobs to submit (default 1)."
         ),
         click.option("--adapt", metavar="MIN:MAX", help="Scale between MIN and MAX jobs instead."),
-        click.option("--cores", type=click.IntRange(min=1), help="Cores (= workers) per job."),
-        click.option("--memory", help="Memory per job, e.g. 4GB."),
+        click.option(
+            "--cores",
+            type=click.IntRange(min=1),
+            help="Cores (= single-threaded workers) per job (default: jobqueue's, else 1).",
+        ),
+        click.option("--memory", help="Memory per job, e.g. 4GB (default: jobqueue's, else 2GB)."),
         click.option("--walltime", help="Walltime per job, e.g. 01:00:00."),
         click.option("--queue", help="Queue / partition."),
         click.option("--account", help="Account / project to charge."),
