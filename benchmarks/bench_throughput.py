@@ -17,8 +17,10 @@ report), the ideal wall time is ``N·t/W``.
 
     python benchmarks/bench_throughput.py [--repeats 5] [--workers 2]
 
-Uses ``GMAT_ROOT`` if it names a real GMAT (the delay scenario is then skipped), else the
-stand-in engine in ``tests/gmat_standin/root``.
+Uses ``GMAT_ROOT`` if it names a real GMAT, else the stand-in engine in
+``tests/gmat_standin/root``. On a real GMAT (TARGETS.md P2r; ``tests/gmat_real/build.sh``
+builds one) the one scenario is the reference mission (``tests/gmat_real/scripts/
+reference.script``, 60 s of a LEO), N=200 over ``Sat.SMA``.
 """
 
 from __future__ import annotations
@@ -99,10 +101,10 @@ def main() -> None:
     real = os.environ.get("GMAT_ROOT") and Path(os.environ["GMAT_ROOT"]).resolve() != STANDIN
     if not real:
         os.environ["GMAT_ROOT"] = str(STANDIN)
-    script = SCRIPT if not real else REPO / "examples" / "leo.script"
+    script = SCRIPT if not real else REPO / "tests" / "gmat_real" / "scripts" / "reference.script"
     scenarios = [("fast", 200, {}), ("engine-bound", 100, {"StandinDelay.Value": [0.05]})]
     if real:
-        scenarios = [("real", 200, {"Duration.Value": [60]})]
+        scenarios = [("real", 200, {})]
     tools = args.tools.split(",")
 
     from distributed import Client, LocalCluster

@@ -3,6 +3,7 @@
 # bundled example mission, then summarise it and analyse it lazily.
 #
 #   bash examples/run.sh                 # uses GMAT_ROOT if set, else the stand-in engine
+#   eval "$(tests/gmat_real/build.sh | tail -n 1)"   # no GMAT? build one (once, ~10 min)
 #   OUT=runs/my-sweep bash examples/run.sh
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +21,9 @@ else
     export GMAT_ROOT="$repo/tests/gmat_standin/root"
     echo "engine: GMAT is not installed here (GMAT_ROOT unset), so this runs on the test"
     echo "        suite's GMAT STAND-IN engine (two-body Kepler, GMAT's file formats)."
-    echo "        Set GMAT_ROOT to a GMAT install to use the real engine."
+    echo "        Set GMAT_ROOT to a GMAT install to use the real engine. No GMAT yet? Build"
+    echo "        one from PyPI (about 10 minutes once, cached in ~/.cache/gmat-sweep-dask):"
+    echo "            eval \"\$(tests/gmat_real/build.sh | tail -n 1)\" && bash examples/run.sh"
 fi
 
 out="${OUT:-runs/example-$(date +%Y%m%d-%H%M%S)}"

@@ -229,3 +229,19 @@ def test_dispersion_plots_corner_convergence_and_heatmap(tmp_path: Path) -> None
     assert 590 < float(values["altitude_min_mean_km"]) < 640  # perigee of ~7000 km, e~0.001
     assert 0 < float(values["altitude_min_se_km"]) < 2
     assert values["heatmap_failed_cells"] == "not ok (6 cells)"  # ECC 1.0 x 6 SMAs
+
+
+def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GMAT_ROOT"}
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "run.sh")],
+        env={**env, "OUT": str(tmp_path / "example")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "GMAT STAND-IN engine" in result.stdout
+    assert 'eval "$(tests/gmat_real/build.sh | tail -n 1)"' in result.stdout
+    assert "engine:   GMAT stand-in engine" in result.stdout and "status:   ok 123" in result.stdout

@@ -20,6 +20,7 @@ from conftest import EXAMPLE, REAL_SCRIPTS
 
 from gmat_sweep_dask import (
     Manifest,
+    ScriptError,
     Sweep,
     around,
     extend,
@@ -87,6 +88,20 @@ def test_failed_real_runs_are_rows_with_gmat_s_own_error_and_log(real_client, tm
     assert "not an allowed value" in recorded[2]["error"]
     data = frame.compute()
     assert data.loc[[1, 2], "time"].isna().all() and len(data.loc[[0]]) == 3
+
+
+def test_a_script_needing_a_plugin_is_refused_before_anything_runs(real_client, tmp_path):
+    # This engine has no plugins: GroundStation and ContactLocator are unknown types.
+    out = tmp_path / "contacts"
+    with pytest.raises(ScriptError, match="could not parse"):
+        sweep(
+            REAL_SCRIPTS / "contact.script",
+            grid={"Sat.SMA": [7000.0]},
+            out=out,
+            client=real_client,
+            progress=False,
+        )
+    assert not (out / "manifest.jsonl").exists()
 
 
 def test_monte_carlo_runs_fly_the_drawn_orbits_and_extend_like_a_fresh_sweep(real_client, tmp_path):

@@ -82,3 +82,22 @@ def test_a_sigkilled_driver_resumes_to_the_uninterrupted_frame(
     clean = tmp_path / "clean"
     Sweep(EXAMPLE, Grid(axes), clean).run(real_client, progress=False)
     pd.testing.assert_frame_equal(open_sweep(out).compute(), open_sweep(clean).compute())
+
+
+def test_the_bands_example_lines_up_runs_that_report_at_their_own_steps(real_gmat_root, tmp_path):
+    # Real GMAT reports at each run's own integrator steps: the bands must resample.
+    out = tmp_path / "bands"
+    example = REPO / "examples" / "large_sweep_bands.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--out", str(out), "--runs", "40"],
+        env=real_env(real_gmat_root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    values = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert values["engine"].startswith("GMAT (GMAT_ROOT=")
+    assert values["band_runs_per_step_min"] == "40"  # every run at every step of the grid
+    assert values["band_shape"] == "101 x 7"  # 0..6000 s every 60 s
