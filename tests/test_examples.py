@@ -244,4 +244,4 @@ def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert "GMAT STAND-IN engine" in result.stdout
     assert 'eval "$(tests/gmat_real/build.sh | tail -n 1)"' in result.stdout
-    assert "engine:   GMAT stand-in engine" in result.stdout and "status:   ok 123" in result.stdout
+    assert "engine:   GMAT stand-in engine" in result.stdout and "status:   123 ok" in result.stdout
