@@ -18,9 +18,7 @@ ARCHITECTURE = REPO / "docs" / "architecture.md"
 MAX_LINES = 300
 #: Modules over MAX_LINES when this test was written, at most their length then. The list
 #: may only shrink: split a module rather than raise its cap.
-OVERSIZED = {
-    "execute/sweep.py": 351,
-}
+OVERSIZED: dict[str, int] = {}
 #: Import cycles allowed (none: the CLI's shared pieces live in cli/common.py).
 KNOWN_CYCLES: list[set[str]] = []
 

@@ -97,3 +97,16 @@ def _record(
     if config.get("compact"):
         compact(manifest, writer, client=client)
     return len(pending), reconciled
+
+
+def settle(manifest: mf.Manifest, fsync: bool) -> int:
+    """Tidy up a sweep with nothing left to run, without a cluster: fold in batches that
+    finished unrecorded and compact; return how many runs were folded in."""
+    writer = ManifestWriter.reopen(manifest, fsync=fsync)
+    try:
+        reconciled = reconcile(manifest, writer)
+        if config.get("compact"):
+            compact(manifest, writer)
+    finally:
+        writer.close()
+    return reconciled

@@ -19,17 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.design import Design, MonteCarlo
-from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
+from gmat_sweep_dask.errors import SpecError
 from gmat_sweep_dask.execute import preflight
 from gmat_sweep_dask.execute.interrupts import guard
+from gmat_sweep_dask.execute.reopen import recorded_here
 from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
-from gmat_sweep_dask.store import repair, sessions, snapshot
+from gmat_sweep_dask.store import sessions
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
-from gmat_sweep_dask.store.reconcile import reconcile
 from gmat_sweep_dask.store.sweepdir import SweepDir
-from gmat_sweep_dask.wording import plural
 
 if TYPE_CHECKING:  # Dask is imported once a cluster is needed: early refusals stay fast
     import dask.dataframe as dd
@@ -111,30 +110,11 @@ class Sweep:
             ScriptError: the script changed (each changed file named) and drift is not
                 allowed.
         """
-        sweep_dir = SweepDir(out)
-        manifest = sweep_dir.load()
-        header = manifest.header
-        recorded = header.get("snapshot")
-        user = Path(script) if script is not None else Path(header["script"])
-        changed = snapshot.header_drift(header, user if script is not None else None)
-        if recorded and not user.is_file() and script is None:
-            user = sweep_dir.inside(recorded["path"], what="script snapshot")
-        sweep = cls(
-            user,
-            sweep_dir.design(manifest),
-            sweep_dir.path,
-            keep_raw=header["keep_raw"] if keep_raw is None else keep_raw,
-            timeout=header.get("timeout") if timeout is None else timeout,
-            isolate=header.get("isolate") if isolate is None else isolate,
-        )
-        changed = [c for c in changed if not c.endswith("(missing)") or script is not None]
-        if changed and not allow_script_drift:
-            raise ScriptError(
-                f"the script changed since the sweep started: {', '.join(changed)}; "
-                "pass allow_script_drift=True / --allow-script-drift to run the new text"
-            )
-        sweep._reopened, sweep._drifted = True, bool(changed)
-        sweep.manifest = manifest
+        from gmat_sweep_dask.execute.reopen import reopen
+
+        options = {"keep_raw": keep_raw, "timeout": timeout, "isolate": isolate}
+        sweep, manifest, drifted = reopen(cls, out, script, allow_script_drift, options)
+        sweep._reopened, sweep._drifted, sweep.manifest = True, drifted, manifest
         return sweep
 
     @classmethod
@@ -209,9 +189,16 @@ class Sweep:
         wanted = report if require_report else False
         started = preflight.start_locally(self.script, self.design)  # boots while we lock
         with self.dir.locked(create=True), preflight.stopping_engine():
-            existing = self._existing_manifest()
+            existing = recorded_here(
+                self.dir, self.script, self.design, self._recorded_design, reopened=self._reopened
+            )
             if existing is not None and not existing.pending() and not self._changes_header():
-                return self._settle(existing, start, fsync)
+                from gmat_sweep_dask.execute.recording import settle
+
+                reconciled = settle(existing, fsync)
+                self.manifest = existing
+                wall = sessions.seconds({"started": start, "ended": sessions.now()}) or 0.0
+                return SweepResult(self.out, existing.status_counts(), wall, 0, {}, reconciled)
             remote = client is not None or scheduler is not None or preflight.elsewhere(cluster)
             gmat = preflight.check_locally(
                 started, self.script, self.design, wanted, required=not remote
@@ -267,52 +254,9 @@ class Sweep:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _existing_manifest(self) -> mf.Manifest | None:
-        """The manifest in ``out`` if it records this very sweep (read under the lock).
-
-        Raises:
-            SweepDirError: ``out`` holds another sweep, or other files.
-        """
-        if not self.dir.has_manifest():
-            if not self.dir.is_empty():
-                raise SweepDirError(
-                    f"output directory {self.out} exists and is not an empty directory "
-                    "or a sweep directory"
-                )
-            return None
-        manifest = self.dir.load()
-        header = manifest.header
-        recorded_nominal = header["design"].get("nominal")
-        if recorded_nominal and self._recorded_design is None:
-            self.design.resolve(dict(recorded_nominal))
-        design = self._recorded_design or self.design.header()
-        same_script = self._reopened or header["script_sha256"] == _sha(self.script)
-        if not same_script or header["design"] != design:
-            raise SweepDirError(
-                f"output directory {self.out} holds a different sweep "
-                f"(script {header['script']}, {plural(header['run_count'], 'run')}); "
-                "choose another output directory, or resume that sweep"
-            )
-        return repair.verified(manifest, self.design)  # runs whose data is lost: pending
-
     def _changes_header(self) -> bool:
         """Whether this run grows the design or snapshots a changed script."""
         return self._recorded_design is not None or self._drifted
-
-    def _settle(self, manifest: mf.Manifest, start: str, fsync: bool) -> SweepResult:
-        """A sweep with nothing left to run: tidy it up without starting a cluster."""
-        from gmat_sweep_dask.store.compact import compact
-
-        writer = ManifestWriter.reopen(manifest, fsync=fsync)
-        try:
-            reconciled = reconcile(manifest, writer)
-            if config.get("compact"):
-                compact(manifest, writer)
-        finally:
-            writer.close()
-        self.manifest = manifest
-        wall = sessions.seconds({"started": start, "ended": sessions.now()}) or 0.0
-        return SweepResult(self.out, manifest.status_counts(), wall, 0, {}, reconciled)
 
     def _open(
         self, existing: mf.Manifest | None, gmat: dict[str, Any], fsync: bool
@@ -343,10 +287,3 @@ class Sweep:
             timeout=self.timeout,
             fsync=fsync,
         )
-
-
-def _sha(script: Path) -> str:
-    try:
-        return snapshot.canonical_sha256(script)
-    except OSError as exc:
-        raise ScriptError(f"cannot read {script}: {exc.strerror}") from None
