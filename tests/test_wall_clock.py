@@ -70,10 +70,11 @@ def test_a_killed_session_counts_to_its_last_recorded_run(example_script: Path, 
                "--workers", "1", "--quiet").returncode == 0  # fmt: skip
     manifest = out / "manifest.jsonl"
     lines = manifest.read_text().splitlines()
-    # cut the session's end off, as a SIGKILL before it was written would
-    last_update = max(i for i, line in enumerate(lines) if '"update"' in line)
-    assert json.loads(lines[last_update])["update"]["sessions"][-1]["ended"] is not None
-    manifest.write_text("\n".join(lines[:last_update] + lines[last_update + 1 :]) + "\n")
+    # cut the session's end off (both copies: updates are written twice), as a SIGKILL
+    # before it was written would
+    last_update = lines[max(i for i, line in enumerate(lines) if '"update"' in line)]
+    assert json.loads(last_update)["update"]["sessions"][-1]["ended"] is not None
+    manifest.write_text("\n".join(line for line in lines if line != last_update) + "\n")
     entries = Manifest.load(manifest, full=True).entries.values()
     (session,) = recorded_sessions(out)
     assert session["ended"] is None
