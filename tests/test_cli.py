@@ -248,16 +248,22 @@ def _newer_schema(text: str) -> str:
     return json.dumps({**json.loads(header), "schema_version": 99}) + "\n" + rest
 
 
+def _first_entry(lines: list[str]) -> int:
+    return next(i for i, line in enumerate(lines) if '"run_id"' in line)
+
+
 def _corrupt_record(text: str) -> str:
-    """A valid JSON line that is no valid record (a line that is not JSON is a lost one)."""
+    """A valid JSON line that is no valid record (a line that is not JSON is a lost one):
+    the first run entry with a run id that is no number."""
     lines = text.split("\n")
-    lines[2] = json.dumps({**json.loads(lines[2]), "run_id": "three"})
+    first = _first_entry(lines)
+    lines[first] = json.dumps({**json.loads(lines[first]), "run_id": "three"})
     return "\n".join(lines)
 
 
 @pytest.mark.parametrize(
     ("damage", "needle"),
-    [(_newer_schema, "schema version 99 is newer"), (_corrupt_record, "manifest.jsonl:3:")],
+    [(_newer_schema, "schema version 99 is newer"), (_corrupt_record, "manifest.jsonl:{line}:")],
 )
 def test_an_unreadable_manifest_is_refused_by_every_command_and_left_as_it_was(
     client, example_script: Path, tmp_path: Path, damage, needle: str
@@ -270,6 +276,7 @@ def test_an_unreadable_manifest_is_refused_by_every_command_and_left_as_it_was(
         client, progress=False
     )
     manifest = out / "manifest.jsonl"
+    needle = needle.format(line=_first_entry(manifest.read_text().split("\n")) + 1)
     manifest.write_text(damage(manifest.read_text()))
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     grid = ["--grid", "Sat.SMA=7000,7100,7200", "--out", str(out), "--workers", "1", "-q"]

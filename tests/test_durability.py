@@ -75,8 +75,12 @@ def test_a_torn_manifest_tail_is_repaired_and_resume_equals_a_clean_sweep(
         Sweep(example_script, grid, out).run(client, progress=False)
     path = out / "manifest.jsonl"
     data = path.read_bytes()
-    last = data.rstrip(b"\n").rfind(b"\n") + 1
-    torn = data[: last + (len(data) - last) // 2]  # half of the last entry
+    # killed while writing its last run entry: half of it, and no session end after it
+    end = data.rfind(b"\n", 0, data.rfind(b'"run_id"')) + 1
+    last = data.index(b"\n", end) + 1
+    data = data[:last]
+    torn = data[: end + (last - end) // 2]
+    last = end
     path.write_bytes(torn)
     partial = Manifest.load(path, full=True)
     assert partial.torn and len(partial.entries) == 5

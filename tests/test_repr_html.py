@@ -18,7 +18,7 @@ def test_a_sweep_result_summarises_its_runs(client: Any, tmp_path: Path) -> None
     assert isinstance(result, SweepResult) and result.counts == {"ok": 2, "failed": 2}
     page = result._repr_html_()
     assert page.startswith("<table><caption>SweepResult: 2 not ok</caption>")
-    assert "<td style='text-align:left'>2 failed, 2 ok</td>" in page
+    assert "<td style='text-align:left'>2 ok, 2 failed</td>" in page
     assert "ran 4, recorded 0 without running" in page and "GMAT stand-in engine" in page
     assert "s&lt;&amp;&gt;" in page and "s<&>" not in page  # the path is escaped
     again = Sweep.from_manifest(tmp_path / "s<&>").run(client, progress=False)
