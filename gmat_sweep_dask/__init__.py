@@ -18,6 +18,7 @@ _EXPORTS = {
     "Sweep": "gmat_sweep_dask.execute.sweep",
     "SweepResult": "gmat_sweep_dask.execute.result",
     "Manifest": "gmat_sweep_dask.store.manifest",
+    "HookRun": "gmat_sweep_dask.execute.hookcall",
     "Grid": "gmat_sweep_dask.design",
     "Samples": "gmat_sweep_dask.design",
     "GmatSweepDaskError": "gmat_sweep_dask.errors",

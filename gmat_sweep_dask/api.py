@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from gmat_sweep_dask.design import (
     make_design,
 )
 from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.execute.contexts import Contexts
+from gmat_sweep_dask.execute.hookcall import HookRun
 from gmat_sweep_dask.execute.sweep import Sweep
 from gmat_sweep_dask.execute.trial import CheckReport
 
@@ -53,6 +55,8 @@ def sweep(
     timeout: float | None = None,
     isolate: bool | None = None,
     retries: int | None = None,
+    postprocess: str | Callable[[HookRun], Mapping[str, Any]] | None = None,
+    context: Contexts = None,
 ) -> dd.DataFrame:
     """Run ``script`` once per point of ``grid`` or row of ``samples``; return a lazy frame.
 
@@ -65,6 +69,14 @@ def sweep(
     a LocalCluster is started and closed afterwards. ``report`` names the ReportFile of
     the returned frame when the script writes several (checked before anything runs).
 
+    ``postprocess`` (``"package.module:function"``, or a picklable callable) runs on the
+    worker after each successful run, with a :class:`~gmat_sweep_dask.HookRun` (the run's
+    id, overrides, ``context`` and output frames); the scalars it returns are the run's
+    row of ``open_sweep(out, kind="metrics")``, and files it adds go to
+    ``out/runs/<run_id>/``. ``context`` gives each run JSON values for the hook: a
+    mapping ``{run_id: {...}}`` or a callable ``run_id -> {...}``; it is recorded in the
+    manifest and restored on resume.
+
     {settings}
 
     Returns the frame of :func:`open_sweep`: index ``run_id``, a ``time`` column, the
@@ -76,7 +88,8 @@ def sweep(
         SweepDirError: ``out`` holds a different sweep or cannot be written.
     """
     design = make_design(grid=grid, samples=samples)
-    job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate)
+    job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate,
+                postprocess=postprocess, context=context)  # fmt: skip
     job.run(client, progress=progress, retries=retries, report=report, require_report=True)
     return job.frame(report)
 
@@ -154,8 +167,8 @@ def monte_carlo(
     :mod:`gmat_sweep_dask.design.distributions`; wrap one in ``around(...)`` to perturb
     around the script's own value). The value of ``(run_id, field)`` depends only on
     ``seed``, the design and that pair; without ``seed`` one is generated and recorded in
-    the manifest. Other options and the returned frame are those of
-    :func:`gmat_sweep_dask.sweep`; the drawn values are columns of the frame.
+    the manifest. Other options (``postprocess``, ``context`` too) and the returned frame
+    are those of :func:`gmat_sweep_dask.sweep`; the drawn values are columns of the frame.
     """
     return _run(MonteCarlo(perturb, n, seed), script, out, client, report, options)
 
@@ -237,8 +250,10 @@ def extend(
     Runs ``0..old_n-1`` are untouched; the new runs are exactly those a fresh sweep of
     ``old_n + n`` runs with the same seed would have drawn. For a Sobol or Morris sweep
     ``n`` counts base samples or trajectories, as their own ``n`` does. Failed or missing earlier
-    runs are run too. ``keep_raw``, ``timeout`` and ``isolate`` default to the recorded
-    ones. Raises SpecError for a design that cannot grow.
+    runs are run too. ``keep_raw``, ``timeout``, ``isolate`` and the postprocess hook
+    default to the recorded ones; ``postprocess`` and ``context`` as for :func:`sweep`
+    (a hook that was a Python callable must be given again). Raises SpecError for a
+    design that cannot grow.
     """
     job = Sweep.extended(
         out,
@@ -247,6 +262,8 @@ def extend(
         keep_raw=keep_raw,
         timeout=timeout,
         isolate=isolate,
+        postprocess=options.pop("postprocess", None),
+        context=options.pop("context", None),
     )
     progress = options.pop("progress", True)
     job.run(client, progress=progress, report=report, require_report=True, **options)
@@ -261,7 +278,8 @@ def _run(
     report: str | None,
     options: dict[str, Any],
 ) -> dd.DataFrame:
-    sweep_options = {k: options.pop(k) for k in ("keep_raw", "timeout", "isolate") if k in options}
+    names = ("keep_raw", "timeout", "isolate", "postprocess", "context")
+    sweep_options = {k: options.pop(k) for k in names if k in options}
     job = Sweep(script, design, out, **sweep_options)
     job.run(client, report=report, require_report=True, **options)
     return job.frame(report)

@@ -245,3 +245,12 @@ def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path
     assert "GMAT STAND-IN engine" in result.stdout
     assert 'eval "$(tests/gmat_real/build.sh | tail -n 1)"' in result.stdout
     assert "engine:   GMAT stand-in engine" in result.stdout and "status:   123 ok" in result.stdout
+
+
+def test_postprocess_metrics_from_a_hook_agree_with_the_report(tmp_path: Path) -> None:
+    values = run_example("postprocess_metrics.py", tmp_path / "metrics")
+    assert values["runs"] == values["ok"] == values["files"] == "12"
+    assert values["metrics_match_report"] == "True"
+    assert values["context_recorded"] == "True"
+    # periapsis altitude SMA(1-ECC) - 6378.1363 below 450 km: 7 of the 12 grid points
+    assert values["below_limit"] == "7"

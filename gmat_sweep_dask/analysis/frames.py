@@ -104,8 +104,8 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
 
     ``out`` is the sweep directory (or its manifest file); it may have been moved or
     copied, and the script need not exist any more. ``kind`` is ``report``,
-    ``ephemeris``, ``contact`` or ``solver``. Only the manifest and Parquet footers are
-    read here; runs never recorded are left out.
+    ``ephemeris``, ``contact``, ``solver`` or ``metrics`` (a postprocess hook's). Only the
+    manifest and Parquet footers are read here; runs never recorded are left out.
     """
     path = Path(out).expanduser()
     sweep_dir = path.parent if path.name == layout.MANIFEST else path

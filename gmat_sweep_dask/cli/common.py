@@ -234,6 +234,13 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help=help_text("isolate", "Sets isolate false. "),
         ),
+        click.option(
+            "--postprocess",
+            metavar="MODULE:FUNCTION",
+            help="Run this hook on the worker after each ok run (importable there); the "
+            "scalars it returns are the sweep's metrics output, files it adds go to "
+            "runs/<run_id>/. resume and extend reuse the recorded hook.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -241,7 +248,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def sweep_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {name: kwargs.pop(name) for name in ("keep_raw", "timeout", "isolate")}
+    return {name: kwargs.pop(name) for name in ("keep_raw", "timeout", "isolate", "postprocess")}
 
 
 def finish(result: Any, verbose: bool) -> None:

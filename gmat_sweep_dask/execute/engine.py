@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +22,9 @@ import pyarrow as pa
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.store.datafiles import normalise
+
+if TYPE_CHECKING:
+    from gmat_sweep_dask.execute.postprocess import Hook
 
 #: (kind, name) of one GMAT output, e.g. ("report", "Positions").
 OutputKey = tuple[str, str]
@@ -38,6 +41,9 @@ class RunResult:
 
     ``tables`` holds the normalised Arrow outputs; a result straight from :func:`execute`
     holds gmat-run's own frames in ``frames`` instead, until :func:`normalised` converts them.
+    A run with a postprocess hook (:mod:`~gmat_sweep_dask.execute.postprocess`) also holds
+    its metrics table in ``tables`` and the files it added in ``files``; a run its hook
+    failed keeps its GMAT tables.
     """
 
     run_id: int
@@ -48,19 +54,27 @@ class RunResult:
     error: str | None = None
     log_tail: str | None = None
     frames: dict[OutputKey, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def run_mission(
-    script: str, run_id: int, overrides: dict[str, Any], working_dir: Path | None
+    script: str,
+    run_id: int,
+    overrides: dict[str, Any],
+    working_dir: Path | None,
+    hook: Hook | None = None,
+    context: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Load ``script``, apply ``overrides``, run it and normalise every output it wrote.
+    """Load ``script``, apply ``overrides``, run it and normalise every output it wrote,
+    then run ``hook`` on it (with ``context``).
 
     ``working_dir`` keeps GMAT's raw text outputs there; ``None`` uses a scratch
     directory that is removed afterwards.
     """
     scratch = scratch_dir(run_id) if working_dir is None else None
     try:
-        return normalised(execute(script, run_id, overrides, working_dir or scratch))
+        work = working_dir or scratch
+        return normalised(execute(script, run_id, overrides, work, hook, context))
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -79,19 +93,40 @@ def bootstrap() -> None:
         bootstrap_gmat(locate_gmat())
 
 
-def execute(script: str, run_id: int, overrides: dict[str, Any], working_dir: Path) -> RunResult:
+def execute(
+    script: str,
+    run_id: int,
+    overrides: dict[str, Any],
+    working_dir: Path,
+    hook: Hook | None = None,
+    context: dict[str, Any] | None = None,
+) -> RunResult:
     """Run the mission in ``working_dir`` and parse its outputs into ``frames``; never raises.
 
     Normalisation is left to the caller (:func:`normalised`), so an isolated engine
-    process can start its next run while the worker converts this one's outputs.
+    process can start its next run while the worker converts this one's outputs; a run
+    with a ``hook`` is normalised here and its hook run on it (with ``context``).
     """
     started = time.time()
     try:
         with _GMAT_LOCK:
             frames = _run(script, overrides, working_dir)
-        return RunResult(run_id, "ok", started, time.time(), frames=frames)
+        result = RunResult(run_id, "ok", started, time.time(), frames=frames)
     except Exception as exc:  # any failure of this run is recorded, never raised
         return _failed(run_id, started, exc)
+    if hook is None:
+        return result
+    return postprocess_stored(hook, normalised(result), overrides, context or {})
+
+
+def postprocess_stored(
+    hook: Hook, result: RunResult, overrides: dict[str, Any], context: dict[str, Any]
+) -> RunResult:
+    """Run ``hook`` on a normalised ok ``result`` (a fresh run's, or one read back from the
+    sweep's data files); never raises."""
+    from gmat_sweep_dask.execute.hookcall import apply
+
+    return apply(hook, result, overrides, context)
 
 
 def normalised(result: RunResult) -> RunResult:

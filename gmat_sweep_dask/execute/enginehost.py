@@ -8,9 +8,12 @@ sent to the whole process group reaches only the driver, which stops the sweep.
 It bootstraps GMAT first and then says so with ``("ready", None)``: a run's timeout
 counts from there, never through a cold start. It then answers requests received on
 ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
-``("run", (script, run_id, overrides, working_dir))`` is answered with
+``("run", (script, run_id, overrides, working_dir, hook, context))`` is answered with
 ``("reply", RunResult)`` from :func:`~.engine.execute` (outputs not yet normalised: the
-worker does that while this process runs the next run), ``("check", (script, fields))``
+worker does that while this process runs the next run; normalised, with the hook's
+metrics and files, when there is a postprocess hook), ``("postprocess", (hook, result,
+overrides, context))`` with the hook run on a result read back from the sweep's data
+files (:func:`~.engine.postprocess_stored`), ``("check", (script, fields))``
 with ``("reply", report)`` from :func:`~gmat_sweep_dask.execute.engine.check_mission`. A
 request that raises, or whose answer cannot be sent, is answered with ``("error", text)``.
 A crash or hang takes only this process with it; the worker side
@@ -39,11 +42,16 @@ def serve(fd: int, parent: int) -> None:
     with contextlib.suppress(AttributeError, OSError):  # not the SCHED_BATCH of a receiver
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
-    from gmat_sweep_dask.execute.engine import bootstrap, check_mission, execute
+    from gmat_sweep_dask.execute.engine import (
+        bootstrap,
+        check_mission,
+        execute,
+        postprocess_stored,
+    )
 
     with contextlib.suppress(Exception):  # reported by the first request, which needs GMAT
         bootstrap()
-    operations = {"run": execute, "check": check_mission}
+    operations = {"run": execute, "check": check_mission, "postprocess": postprocess_stored}
     conn = Connection(socket.socket(fileno=fd).detach())
     try:
         conn.send(("ready", None))

@@ -36,6 +36,7 @@ from typing import Any
 from gmat_sweep_dask import config
 from gmat_sweep_dask.execute.engine import RunResult, normalised
 from gmat_sweep_dask.execute.hostlink import Answer, EngineError, EngineHost, EngineLost
+from gmat_sweep_dask.execute.postprocess import Hook
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
 
@@ -220,21 +221,32 @@ def start_runs(
     runs: Sequence[RunRequest],
     timeout: float | None,
     engine_timeout: float | None = None,
+    *,
+    hook: Hook | None = None,
+    contexts: Sequence[dict[str, Any]] | None = None,
 ) -> list[PendingRun]:
     """Queue ``runs`` in this process's engine host, in order; returns at once.
 
     A run without a working directory gets a scratch directory here, removed when its
-    result is collected. ``timeout`` counts from the moment the host could start the run;
+    result is collected. ``timeout`` counts from the moment the host could start the run
+    and covers its postprocess ``hook`` too (each run's context in ``contexts``);
     ``engine_timeout`` bounds a fresh host's start (default: the ``engine-timeout`` setting).
     """
     start_limit = float(config.get("engine-timeout", engine_timeout))
     pending = []
-    for run_id, overrides, working_dir in runs:
+    for i, (run_id, overrides, working_dir) in enumerate(runs):
         scratch = scratch_dir(run_id) if working_dir is None else None
-        arguments = (script, run_id, overrides, working_dir or scratch)
+        context = contexts[i] if contexts is not None else {}
+        arguments = (script, run_id, overrides, working_dir or scratch, hook, context)
         ticket = _engine.submit("run", arguments, timeout, start_limit)
         pending.append(PendingRun(run_id, ticket, scratch))
     return pending
+
+
+def start_request(operation: str, arguments: tuple[Any, ...], timeout: float | None) -> Ticket:
+    """Queue one request of ``operation`` (see :mod:`~.enginehost`) in this process's
+    engine host, answered within ``timeout``; returns at once."""
+    return _engine.submit(operation, arguments, timeout, float(config.get("engine-timeout")))
 
 
 def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[RunResult]:

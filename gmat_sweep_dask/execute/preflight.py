@@ -133,12 +133,25 @@ def _checked(
 
 
 def check_on_workers(
-    client: Any, script: Path, design: Design, report: str | bool | None, *, isolate: bool
+    client: Any,
+    script: Path,
+    design: Design,
+    report: str | bool | None,
+    isolate: bool,
+    hook: Any = None,
 ) -> dict[str, Any]:
-    """The checks of :func:`check_locally`, made on the cluster's workers instead.
+    """The checks of :func:`check_locally`, made on the cluster's workers instead, and
+    that every worker can import the postprocess ``hook``.
 
     With isolation this also starts each worker's warm engine host, in parallel.
+
+    Raises:
+        SpecError: a worker cannot load the hook (before any run).
     """
+    if hook is not None:
+        from gmat_sweep_dask.execute.postprocess import check_on_workers as check_hook
+
+        check_hook(client, hook)
     from gmat_sweep_dask.execute.engine import check_mission
     from gmat_sweep_dask.execute.isolation import check_isolated
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gmat_sweep_dask.errors import ScriptError, SweepDirError
+from gmat_sweep_dask.errors import ScriptError, SpecError, SweepDirError
+from gmat_sweep_dask.execute.contexts import PerRun, check_given
+from gmat_sweep_dask.execute.postprocess import hook_of_header
 from gmat_sweep_dask.store import repair, snapshot
 from gmat_sweep_dask.store.sweepdir import SweepDir
 from gmat_sweep_dask.wording import plural
@@ -30,13 +32,19 @@ def reopen(
     script: str | Path | None,
     allow_script_drift: bool,
     options: dict[str, Any],
+    per_run: dict[str, Any] | None = None,
 ) -> tuple[S, Manifest, bool]:
     """The sweep recorded in ``out`` (made by ``cls``, a ``Sweep`` class), its manifest,
     and whether its script drifted (allowed). ``options`` (``keep_raw``, ``timeout``,
     ``isolate``) left None take the recorded values. See ``Sweep.from_manifest``.
 
+    ``per_run``: ``postprocess``, else the hook the header names (a hook that was a
+    Python callable must be given again); each run gets its recorded context back, and
+    runs never recorded get theirs from ``context``.
+
     Raises:
         ScriptError: the script changed (each changed file named) and drift is not allowed.
+        SpecError: the recorded hook cannot be loaded, or was a callable not given again.
     """
     sweep_dir = SweepDir(out)
     manifest = sweep_dir.load()
@@ -52,6 +60,9 @@ def reopen(
         sweep_dir.path,
         **{k: header.get(k) if v is None else v for k, v in options.items()},
     )
+    per_run = per_run or {}
+    hook = hook_of_header(header.get("postprocess"), per_run.get("postprocess"))
+    sweep.per_run = PerRun(hook, check_given(per_run.get("context")))  # type: ignore[attr-defined]
     changed = [c for c in changed if not c.endswith("(missing)") or script is not None]
     if changed and not allow_script_drift:
         raise ScriptError(
@@ -59,6 +70,20 @@ def reopen(
             "pass allow_script_drift=True / --allow-script-drift to run the new text"
         )
     return sweep, manifest, bool(changed)
+
+
+def check_growth(current: Design, grown: Design, *, reopened: bool) -> None:
+    """Refuse to grow a sweep not reopened from its manifest, or into a design no larger.
+
+    Raises:
+        SpecError: naming both run counts.
+    """
+    if not reopened:
+        raise SpecError("only a sweep reopened with Sweep.from_manifest can grow")
+    if grown.n_runs <= current.n_runs:
+        raise SpecError(
+            f"the new design has {grown.n_runs} runs; it must have more than {current.n_runs}"
+        )
 
 
 def recorded_here(

@@ -190,8 +190,11 @@ class Executor:
                 "worker": None,
                 "error": text,
                 "log_tail": None,
+                **({"context": batch.context(i)} if batch.contexts else {}),
             }
-            for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
+            for i, (run_id, overrides) in enumerate(
+                zip(batch.run_ids, batch.overrides, strict=True)
+            )
         ]
 
 

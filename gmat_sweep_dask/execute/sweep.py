@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from gmat_sweep_dask import config
 from gmat_sweep_dask.design import Design, MonteCarlo
 from gmat_sweep_dask.errors import SpecError
-from gmat_sweep_dask.execute import preflight
+from gmat_sweep_dask.execute import contexts, preflight
 from gmat_sweep_dask.execute.interrupts import guard
+from gmat_sweep_dask.execute.postprocess import hook_from
 from gmat_sweep_dask.execute.reopen import recorded_here
 from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.task import Batch
@@ -49,6 +50,8 @@ class Sweep:
         keep_raw: bool | None = None,
         timeout: float | None = None,
         isolate: bool | None = None,
+        postprocess: Any = None,
+        context: contexts.Contexts = None,
     ) -> None:
         """Bind ``script`` and ``design`` to the sweep directory ``out``.
 
@@ -56,9 +59,12 @@ class Sweep:
         killed); ``isolate=False`` runs GMAT inside the Dask worker process itself
         (fastest, but an engine crash or hang then takes the worker down and there is
         no timeout). Unset options come from dask.config ``gmat-sweep-dask.*``.
+        ``postprocess`` (``"package.module:function"`` or a picklable callable) runs on
+        each ok run with its ``context`` (see :mod:`~.postprocess`, :mod:`~.contexts`).
 
         Raises:
-            SpecError: ``timeout`` is not a positive finite number, or set without isolation.
+            SpecError: a bad ``timeout`` (not positive and finite, or without isolation),
+                ``postprocess`` (cannot be imported or pickled) or ``context``.
             ScriptError: the script does not exist or cannot be read.
             SweepDirError: ``out`` cannot name a directory (e.g. ``~unknownuser``).
         """
@@ -80,6 +86,7 @@ class Sweep:
                 f"timeout={self.timeout!r}: needs a positive, finite number of seconds "
                 "and isolate=True"
             )
+        self.per_run = contexts.PerRun(hook_from(postprocess), contexts.check_given(context))
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None
         self._reopened = False
@@ -96,12 +103,15 @@ class Sweep:
         keep_raw: bool | None = None,
         timeout: float | None = None,
         isolate: bool | None = None,
+        postprocess: Any = None,
+        context: contexts.Contexts = None,
     ) -> Sweep:
         """Reopen the sweep recorded in ``out`` (a sweep directory or its manifest file).
 
         The design is rebuilt from the manifest header, and options left unset default
-        to the recorded ones (``keep_raw``, ``timeout``, ``isolate``). The workers run
-        the script snapshot frozen in the sweep directory; the user's script (the
+        to the recorded ones (``keep_raw``, ``timeout``, ``isolate``, the header's hook; see
+        :func:`~.reopen.reopen` for ``postprocess`` and ``context``). The workers run the
+        script snapshot frozen in the sweep directory; the user's script (the
         recorded path, or ``script``) must still match it unless ``allow_script_drift``,
         which snapshots the current text for the runs still to run. A sweep whose
         script is gone (moved, another machine) runs its snapshot.
@@ -113,7 +123,8 @@ class Sweep:
         from gmat_sweep_dask.execute.reopen import reopen
 
         options = {"keep_raw": keep_raw, "timeout": timeout, "isolate": isolate}
-        sweep, manifest, drifted = reopen(cls, out, script, allow_script_drift, options)
+        per_run = {"postprocess": postprocess, "context": context}
+        sweep, manifest, drifted = reopen(cls, out, script, allow_script_drift, options, per_run)
         sweep._reopened, sweep._drifted, sweep.manifest = True, drifted, manifest
         return sweep
 
@@ -145,13 +156,9 @@ class Sweep:
             SpecError: the sweep was not reopened from its manifest, or ``design`` is not
                 larger than the current one.
         """
-        if not self._reopened:
-            raise SpecError("only a sweep reopened with Sweep.from_manifest can grow")
-        if design.n_runs <= self.design.n_runs:
-            raise SpecError(
-                f"the new design has {design.n_runs} runs; it must have more than "
-                f"{self.design.n_runs}"
-            )
+        from gmat_sweep_dask.execute.reopen import check_growth
+
+        check_growth(self.design, design, reopened=self._reopened)
         if self._recorded_design is None:
             self._recorded_design = self.design.header()
         self.design = design
@@ -203,6 +210,8 @@ class Sweep:
             gmat = preflight.check_locally(
                 started, self.script, self.design, wanted, required=not remote
             )
+            pending = existing.pending() if existing is not None else range(self.design.n_runs)
+            self.per_run.prepare(self.out, existing, pending)
             from gmat_sweep_dask.execute.cluster import connect
             from gmat_sweep_dask.execute.recording import record_runs
 
@@ -214,7 +223,7 @@ class Sweep:
             ):
                 # the workers see GMAT and the script too (and their engines start warm)
                 on_workers = preflight.check_on_workers(
-                    active, self.script, self.design, wanted, isolate=self.isolate
+                    active, self.script, self.design, wanted, self.isolate, self.per_run.hook
                 )
                 gmat = gmat or on_workers
                 manifest, writer = self._open(existing, gmat, fsync)
@@ -264,6 +273,7 @@ class Sweep:
         """Create the sweep's record (design files, script snapshot, manifest) or reopen it."""
         if existing is None:
             options = {"keep_raw": self.keep_raw, "timeout": self.timeout, "isolate": self.isolate}
+            options["postprocess"] = self.per_run.record()
             manifest, writer = self.dir.create(self.script, self.design, options, gmat, fsync=fsync)
         else:
             manifest = existing
@@ -286,4 +296,5 @@ class Sweep:
             isolate=self.isolate,
             timeout=self.timeout,
             fsync=fsync,
+            **self.per_run.batch_fields(ids),
         )

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.execute.engine import RunResult, run_mission
-from gmat_sweep_dask.execute.isolation import start_runs
+from gmat_sweep_dask.execute import hooked
+from gmat_sweep_dask.execute.engine import RunResult
+from gmat_sweep_dask.execute.postprocess import Hook
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import layout
 
@@ -54,6 +55,17 @@ class Batch:
     """Make the batch's files durable (fsync) before its commit record and before returning."""
     previous_attempts: int = 0
     """Attempts at these runs made by earlier batches (a batch run again, or split up)."""
+    hook: Hook | None = None
+    """The postprocess hook run on each ok run (:mod:`~.postprocess`)."""
+    contexts: tuple[dict[str, Any], ...] = ()
+    """Each run's context (JSON), given to the hook and recorded; empty: none."""
+    stored: tuple[dict[str, Any] | None, ...] = ()
+    """Per run, the recorded GMAT outputs of a run only its hook failed: the hook alone runs
+    again on them (None, or empty: the run runs in full)."""
+
+    def context(self, index: int) -> dict[str, Any]:
+        """The context of the batch's ``index``-th run (``{}`` without one)."""
+        return dict(self.contexts[index]) if self.contexts else {}
 
     def again(self, previous_attempts: int) -> list[Batch]:
         """Each run of this batch as a fresh batch of its own (new task keys)."""
@@ -64,8 +76,10 @@ class Batch:
                 run_ids=(run_id,),
                 overrides=(overrides,),
                 previous_attempts=previous_attempts,
+                contexts=self.contexts[i : i + 1],
+                stored=self.stored[i : i + 1],
             )
-            for run_id, overrides in zip(self.run_ids, self.overrides, strict=True)
+            for i, (run_id, overrides) in enumerate(zip(self.run_ids, self.overrides, strict=True))
         ]
 
 
@@ -112,34 +126,34 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     sweep_dir = Path(batch.sweep_dir)
     check_shared(sweep_dir)
     attempts = batch.previous_attempts + _log_attempt(sweep_dir, batch.key, "start ")
-    runs = [
-        (run_id, dict(overrides), layout.raw_run_dir(sweep_dir, run_id) if batch.keep_raw else None)
-        for run_id, overrides in zip(batch.run_ids, batch.overrides, strict=True)
-    ]
+    work = hooked.Work.of(batch, sweep_dir)
     if not batch.isolate:
-        results = [run_mission(batch.script, *run) for run in runs]
+        results = work.run_here()
         _log_attempt(sweep_dir, batch.key, _RAN)
         with _slot_handed_on():
-            return _persist(batch, sweep_dir, results, attempts)
-    pending = start_runs(batch.script, runs, batch.timeout)
+            return _persist(batch, sweep_dir, results, attempts, work)
+    pending = work.start()
     results = [run.result() for run in pending[:-1]]
     with _slot_handed_on():  # the last run has started: the next batch can queue behind it
         results.append(pending[-1].result())
         _log_attempt(sweep_dir, batch.key, _RAN)
-        return _persist(batch, sweep_dir, results, attempts)
+        return _persist(batch, sweep_dir, results, attempts, work)
 
 
 def _persist(
-    batch: Batch, sweep_dir: Path, results: list[RunResult], attempts: int
+    batch: Batch, sweep_dir: Path, results: list[RunResult], attempts: int, work: hooked.Work
 ) -> list[dict[str, Any]]:
-    """Write the batch's output files, then its commit record; return its outcomes."""
+    """Write the batch's output files (the hooks' files too), then its commit record;
+    return its outcomes."""
     tag = outputs.batch_tag(batch.run_ids[0])
     worker = _worker_name()
     with _writing(sweep_dir):
-        locations = _write_outputs(sweep_dir, results, tag, batch.fsync)
+        files = {r.run_id: hooked.write_files(sweep_dir, r, batch.fsync) for r in results}
+        locations = _write_outputs(sweep_dir, [work.to_write(r) for r in results], tag, batch.fsync)
         outcomes = [
-            _outcome(result, overrides, locations.get(result.run_id, {}), worker, tag, attempts)
-            for result, overrides in zip(results, batch.overrides, strict=True)
+            _outcome(result, overrides, work.outputs(result, locations), worker, tag, attempts)
+            | work.recorded(i, files[result.run_id])
+            for i, (result, overrides) in enumerate(zip(results, batch.overrides, strict=True))
         ]
         outputs.write_outcomes(sweep_dir, tag, outcomes, fsync=batch.fsync)
     return outcomes
@@ -205,11 +219,10 @@ def _log_attempt(sweep_dir: Path, key: str, what: str) -> int:
 def _write_outputs(
     sweep_dir: Path, results: list[RunResult], tag: str, fsync: bool
 ) -> dict[int, dict[str, dict[str, Any]]]:
-    """Write each output of the batch's ok runs; map run_id → {"kind/name": {path, rows}}."""
+    """Write each output the batch's runs hold (a run failed by its hook keeps its GMAT
+    outputs); map run_id → {"kind/name": {path, rows}}."""
     grouped: dict[tuple[str, str], list[tuple[int, Any]]] = {}
     for result in results:
-        if result.status != "ok":
-            continue
         for key, normalised in result.tables.items():
             grouped.setdefault(key, []).append((result.run_id, normalised))
     locations: dict[int, dict[str, dict[str, Any]]] = {}

@@ -54,8 +54,8 @@ def plan(manifest: mf.Manifest, *, target_rows: int, row_group_rows: int) -> lis
     files: dict[str, dict[str, list[int]]] = {}
     rows: dict[str, int] = {}
     for run_id, entry in sorted(manifest.entries.items()):
-        if entry.get("status") != mf.OK:
-            continue
+        if entry.get("status") != mf.OK and not entry.get("outputs"):
+            continue  # a failed run keeps outputs when only its postprocess hook failed
         for output, location in entry.get("outputs", {}).items():
             files.setdefault(output, {}).setdefault(location["path"], []).append(run_id)
             rows[location["path"]] = rows.get(location["path"], 0) + location["rows"]

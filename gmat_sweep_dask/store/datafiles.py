@@ -5,7 +5,7 @@ Normalisation rules (the same on every worker, so every batch file of an output 
 * a ``run_id`` int64 column comes first, then the output's key column: ``time`` for
   reports and ephemerides (the first epoch column, renamed; its source name and GMAT
   time scale are kept in the file's metadata), ``interval_id`` for contacts,
-  ``iteration`` for solver histories;
+  ``iteration`` for solver histories, ``row`` (0) for a postprocess hook's metrics;
 * numeric columns become float64 (an int in one run and a float in another unify);
 * datetimes stay ``timestamp[ns]``, durations ``duration[ns]``, booleans ``bool``;
   anything else becomes a string.
@@ -37,6 +37,7 @@ KEY_COLUMN = {
     "ephemeris": "time",
     "contact": "interval_id",
     "solver": "iteration",
+    "metrics": "row",
 }
 META_KEY = b"gmat_sweep_dask"
 _FALLBACK_TIME = ("ElapsedSecs", "ElapsedDays", "ModJulian")

@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _loads = json.loads
 
 #: Entry fields kept in memory by default: what statuses, frames and compaction need.
-SLIM_FIELDS = ("run_id", "status", "outputs", "error", "attempts")
+SLIM_FIELDS = ("run_id", "status", "outputs", "error", "attempts", "context")
 
 
 @dataclass

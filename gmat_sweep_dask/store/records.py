@@ -3,7 +3,9 @@
 A run entry is the one record of a run's outcome, from the worker that produced it (in
 the batch's commit record) to the manifest: ``run_id``, ``status`` (``ok``/``failed``),
 ``overrides``, ``outputs`` (``{"<kind>/<name>": {"path": "data/...parquet", "rows": n}}``),
-timestamps, ``duration_s``, ``attempts``, ``worker``, ``batch``, ``error``, ``log_tail``.
+timestamps, ``duration_s``, ``attempts``, ``worker``, ``batch``, ``error``, ``log_tail``,
+and with a postprocess hook ``context`` (the run's JSON context) and ``files`` (the
+files its hook added, ``runs/<run_id>/...``).
 :func:`check_entry` is applied wherever one is read back from disk, so a damaged or
 crafted record is refused with its file and line, and no path it names can lead out of
 the sweep directory.
@@ -57,6 +59,11 @@ def check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: in
             raise ManifestCorruptError(path, number, f"{name} {value!r} is not {expected}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ManifestCorruptError(path, number, f"{name} {value!r} is not finite")
+    for item in entry.get("files") or []:
+        if not (isinstance(item, str) and item.startswith(f"{layout.RUNS}/{run_id}/")) or (
+            not is_run_file(item)
+        ):
+            raise ManifestCorruptError(path, number, f"file {item!r} is not a file of run {run_id}")
     for key, loc in (entry.get("outputs") or {}).items():
         if not (isinstance(loc, dict) and isinstance(loc.get("path"), str)):
             raise ManifestCorruptError(path, number, f"output {key!r} has no path")
@@ -81,8 +88,21 @@ ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "batch": (str,),
     "error": (str,),
     "log_tail": (str,),
+    "context": (dict,),
+    "files": (list,),
 }
 _NOT_NULL = frozenset({"overrides", "outputs"})
+
+
+def is_run_file(relative: str) -> bool:
+    """Whether ``relative`` names a file under ``runs/`` without leaving it."""
+    parts = relative.split("/")
+    return (
+        parts[0] == layout.RUNS
+        and len(parts) > 2
+        and "\\" not in relative
+        and all(part not in ("", ".", "..") and "\x00" not in part for part in parts)
+    )
 
 
 def is_data_path(relative: Any) -> bool:

@@ -66,7 +66,10 @@ def _record_failed(
             why.setdefault(run_id, f"data lost: {damage.path}: {damage.problem}")
     run_ids = sorted(why)
     overrides = design.overrides(run_ids) if design is not None else [{}] * len(run_ids)
-    entries = [_failed(r, why[r], o) for r, o in zip(run_ids, overrides, strict=True)]
+    entries = [
+        _failed(r, why[r], o) | _context(manifest.entries.get(r))
+        for r, o in zip(run_ids, overrides, strict=True)
+    ]
     writer.append(entries)
     for entry in entries:
         manifest.add(entry)
@@ -92,6 +95,11 @@ def _failed(run_id: int, error: str, overrides: dict[str, Any]) -> dict[str, Any
         "error": error,
         "log_tail": None,
     }
+
+
+def _context(entry: dict[str, Any] | None) -> dict[str, Any]:
+    """The recorded context of a run, carried into its new entry (resume restores it)."""
+    return {"context": entry["context"]} if entry and "context" in entry else {}
 
 
 def _say(message: str) -> None:
