@@ -47,10 +47,12 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("slurm-logs")
 
 
-def slurm_cluster(logs: Path, **adapt: int):
+def slurm_cluster(logs: Path, name: str = "dask-worker", **adapt: int):
+    """A 1-core-per-job SLURMCluster whose jobs are named ``name`` (see :func:`jobs`)."""
     from dask_jobqueue import SLURMCluster
 
     cluster = SLURMCluster(
+        job_name=name,
         cores=1,
         processes=1,
         memory="1GB",
@@ -65,8 +67,10 @@ def slurm_cluster(logs: Path, **adapt: int):
     return cluster
 
 
-def jobs() -> list[str]:
-    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
+def jobs(name: str) -> list[str]:
+    """The queued or running SLURM jobs named ``name``: a test's own, whatever else the
+    shared SLURM runs (another test's jobs ending, someone else's benchmark)."""
+    out = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True)
     return out.stdout.split()
 
 
@@ -165,7 +169,7 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
     from distributed import Client
 
     grid = Grid({"Sat.SMA": [7000.0 + i for i in range(40)], "StandinDelay.Value": [0.1]})
-    cluster = slurm_cluster(slurm)
+    cluster = slurm_cluster(slurm, name="gsd-scancel")
     cluster.scale(jobs=2)
     with cluster, Client(cluster, set_as_default=False) as on_slurm:
         on_slurm.wait_for_workers(2, timeout=120)
@@ -179,7 +183,7 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
             if manifest.exists() and len(manifest.read_text().splitlines()) > 5:
                 break
             time.sleep(0.2)
-        victim = sorted(jobs())[0]
+        victim = sorted(jobs("gsd-scancel"))[0]
         subprocess.run(["scancel", victim], check=True)
         runner.join(timeout=240)
         assert not runner.is_alive()
@@ -195,9 +199,9 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
 def test_adapt_scales_up_from_zero_and_back_down(slurm: Path, example_script, tmp_path) -> None:
     from distributed import Client
 
-    assert not jobs()
+    assert not jobs("gsd-adapt")
     with (
-        slurm_cluster(slurm, minimum_jobs=0, maximum_jobs=2) as cluster,
+        slurm_cluster(slurm, name="gsd-adapt", minimum_jobs=0, maximum_jobs=2) as cluster,
         Client(cluster, set_as_default=False) as adaptive,
     ):
         frame = sweep(
@@ -209,7 +213,7 @@ def test_adapt_scales_up_from_zero_and_back_down(slurm: Path, example_script, tm
         )
         assert frame.compute().index.nunique() == 20
         deadline = time.monotonic() + 60
-        while jobs() and time.monotonic() < deadline:
+        while jobs("gsd-adapt") and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not jobs(), "idle SLURM jobs were not released after the sweep drained"
+        assert not jobs("gsd-adapt"), "idle SLURM jobs were not released after the sweep drained"
     logging.getLogger(__name__).info("adapt scaled to zero")
