@@ -50,10 +50,13 @@ def test_a_locked_directory_is_refused_naming_its_owner(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("grid", "needle"),
     [
-        ("Sat.SMA=abc", "Sat.SMA='abc': the script's Sat.SMA is a number (7000.0)"),
+        (
+            "Sat.SMA=abc",
+            "Sat.SMA='abc': expected a number like the script's value of Sat.SMA (7000.0)",
+        ),
         ("Sat.NoSuchField=1,2", "Sat.NoSuchField"),
         ("Nobody.SMA=7000", "Nobody"),
-        ("Sat.DateFormat=1,2", "the script's Sat.DateFormat is text"),
+        ("Sat.DateFormat=1,2", "expected text like the script's value of Sat.DateFormat"),
     ],
 )
 def test_bad_fields_and_values_are_refused_before_a_cluster(

@@ -203,8 +203,8 @@ def check_types(design: Design, nominal: dict[str, Any]) -> None:
         for value in values:
             if not fits(value):
                 raise ScriptError(
-                    f"{field}={value!r}: the script's {field} is {expected} "
-                    f"({nominal[field]!r}); give {expected} values"
+                    f"{field}={value!r}: expected {expected} like the script's value of "
+                    f"{field} ({nominal[field]!r})"
                 )
 
 
