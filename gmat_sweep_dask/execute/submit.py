@@ -32,7 +32,7 @@ from distributed import Client, Future, KilledWorker, as_completed
 
 from gmat_sweep_dask.errors import SweepDirWriteError
 from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch
-from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import layout, records
 
 GUIDE = 2
 _WORKER_POLL_S = 1.0
@@ -178,20 +178,10 @@ class Executor:
         else:
             text = f"task failed: {type(error).__name__}: {error}"
         return [
-            {
-                "run_id": run_id,
-                "status": "failed",
-                "attempts": batch.previous_attempts + attempts.started,
-                "overrides": dict(overrides),
-                "outputs": {},
-                "started": None,
-                "ended": None,
-                "duration_s": 0.0,
-                "worker": None,
-                "error": text,
-                "log_tail": None,
-                **({"context": batch.context(i)} if batch.contexts else {}),
-            }
+            records.unrun_failure(
+                run_id, overrides, text, attempts=batch.previous_attempts + attempts.started
+            )
+            | ({"context": batch.context(i)} if batch.contexts else {})
             for i, (run_id, overrides) in enumerate(
                 zip(batch.run_ids, batch.overrides, strict=True)
             )

@@ -94,6 +94,26 @@ ENTRY_TYPES: dict[str, tuple[type, ...]] = {
 _NOT_NULL = frozenset({"overrides", "outputs"})
 
 
+def unrun_failure(
+    run_id: int, overrides: Mapping[str, Any], error: str, *, attempts: int = 0
+) -> dict[str, Any]:
+    """The entry of a run recorded failed without outputs of its own: its task was lost
+    (``attempts`` counts the real ones) or its recorded data was (``attempts`` 0)."""
+    return {
+        "run_id": run_id,
+        "status": FAILED,
+        "attempts": attempts,
+        "overrides": dict(overrides),
+        "outputs": {},
+        "started": None,
+        "ended": None,
+        "duration_s": 0.0,
+        "worker": None,
+        "error": error,
+        "log_tail": None,
+    }
+
+
 def is_run_file(relative: str) -> bool:
     """Whether ``relative`` names a file under ``runs/`` without leaving it."""
     parts = relative.split("/")

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask.store import manifest as mf
+from gmat_sweep_dask.store import records
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reindex import reindex
 from gmat_sweep_dask.store.verify import MISSING, Damage, check_files, needed, ranges
@@ -67,7 +68,7 @@ def _record_failed(
     run_ids = sorted(why)
     overrides = design.overrides(run_ids) if design is not None else [{}] * len(run_ids)
     entries = [
-        _failed(r, why[r], o) | _context(manifest.entries.get(r))
+        records.unrun_failure(r, o, why[r]) | _context(manifest.entries.get(r))
         for r, o in zip(run_ids, overrides, strict=True)
     ]
     writer.append(entries)
@@ -79,22 +80,6 @@ def _record_failed(
         f"{len(run_ids)} runs recorded ok lost their data and run again: runs "
         f"{ranges(run_ids)} ({shown}{more})"
     )
-
-
-def _failed(run_id: int, error: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "status": mf.FAILED,
-        "attempts": 0,
-        "overrides": dict(overrides),
-        "outputs": {},
-        "started": None,
-        "ended": None,
-        "duration_s": 0.0,
-        "worker": None,
-        "error": error,
-        "log_tail": None,
-    }
 
 
 def _context(entry: dict[str, Any] | None) -> dict[str, Any]:
