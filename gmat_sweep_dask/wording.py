@@ -51,8 +51,10 @@ def value(v: Any) -> str:
         return text.removesuffix(".0")
     if isinstance(v, str):
         return f"'{v}'"
-    if isinstance(v, list | tuple):
-        return "{" + ", ".join(value(item) for item in v) + "}"
+    if isinstance(v, list | tuple):  # names bare, as in {Sun, Luna}; numbers as [1 2 3]
+        if v and all(isinstance(i, int | float) and not isinstance(i, bool) for i in v):
+            return "[" + " ".join(value(item) for item in v) + "]"
+        return "{" + ", ".join(str(item) for item in v) + "}"
     return str(v)
 
 

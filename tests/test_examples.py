@@ -254,3 +254,12 @@ def test_postprocess_metrics_from_a_hook_agree_with_the_report(tmp_path: Path) -
     assert values["context_recorded"] == "True"
     # periapsis altitude SMA(1-ECC) - 6378.1363 below 450 km: 7 of the 12 grid points
     assert values["below_limit"] == "7"
+
+
+def test_list_overrides_pick_bodies_and_report_columns(tmp_path: Path) -> None:
+    values = run_example("list_overrides.py", tmp_path / "lists")
+    assert values["runs"] == values["ok"] == "4"
+    assert values["runs_with_altitude"] == "2"  # the runs whose Orbit.Add lists it
+    assert values["bodies"] == "{Earth, Luna, Sun}, {Earth}"
+    assert values["recorded_run3"] == "['Earth', 'Luna', 'Sun']"
+    assert values["third_body_shift_m"] == "0.000"  # the stand-in is two-body only

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gmat_sweep_dask.design import Design
+from gmat_sweep_dask.design.base import as_text
 from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import manifest as mf
@@ -134,7 +135,10 @@ class PartitionReader:
         if fields:
             block = self.design.block(spec.start, spec.stop)
             for field in fields:
-                frame[self.params[field]] = block[field].to_numpy()[run_ids - spec.start]
+                values = block[field].to_numpy()[run_ids - spec.start]
+                if values.dtype == object:  # list values as GMAT text: {Sun, Luna}
+                    values = np.array([as_text(v) for v in values], dtype=object)
+                frame[self.params[field]] = values
         frame = frame.set_index("run_id").reindex(columns=wanted)
         return frame.astype(self.meta[wanted].dtypes.to_dict())
 

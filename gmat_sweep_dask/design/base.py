@@ -102,8 +102,16 @@ def check_field_name(name: Any, *, where: str) -> str:
 
 
 def check_value(value: Any, *, where: str) -> Any:
-    """Return ``value`` as a native scalar if it can be written to a GMAT field."""
+    """Return ``value`` as a native value if it can be written to a GMAT field.
+
+    A scalar is a finite number, text or a bool. A list value (a GMAT list field such as
+    ``FM.PointMasses``, given as a list, tuple or 1-D array) is returned as a list of
+    names (text) or of finite numbers, possibly empty; nested lists, bools and mixed
+    lists are refused.
+    """
     value = native(value)
+    if isinstance(value, list | tuple | np.ndarray):
+        return check_list(value, where=where)
     if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -115,5 +123,44 @@ def check_value(value: Any, *, where: str) -> Any:
             raise SpecError(f"{where}: value {value!r} is not finite")
         return value
     raise SpecError(
-        f"{where}: value {value!r} of type {type(value).__name__} is not a number, string or bool"
+        f"{where}: value {value!r} of type {type(value).__name__} is not a number, string, "
+        "bool or list"
     )
+
+
+def check_list(value: Any, *, where: str) -> list[Any]:
+    """``value`` (a list, tuple or 1-D array) as a list of text or of finite numbers.
+
+    Raises:
+        SpecError: a nested list, a bool, a non-finite number, or text mixed with numbers.
+    """
+    items = [native(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    shown = list(items)
+    for item in items:
+        if isinstance(item, list | tuple | np.ndarray | dict):
+            raise SpecError(f"{where}: list {shown!r} holds a list; nested lists are not supported")
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise SpecError(
+                f"{where}: list {shown!r} holds {item!r}; a list holds names (text) or numbers"
+            )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise SpecError(f"{where}: list {shown!r} holds {item!r}, which is not finite")
+    texts = sum(isinstance(item, str) for item in items)
+    if 0 < texts < len(items):
+        raise SpecError(f"{where}: list {shown!r} mixes text and numbers")
+    return items
+
+
+def as_text(value: Any) -> Any:
+    """A list value as the GMAT script text the frame shows (``{Sun, Luna}``, ``[1 2 3]``);
+    any other value unchanged."""
+    if not isinstance(value, list | tuple | np.ndarray):
+        return value
+    from gmat_sweep_dask.wording import value as written
+
+    return written([native(v) for v in value])
+
+
+def hashable(value: Any) -> Any:
+    """``value`` with lists made tuples, so it can be counted or compared in a set."""
+    return tuple(value) if isinstance(value, list | np.ndarray) else value

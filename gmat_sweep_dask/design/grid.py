@@ -102,7 +102,13 @@ class Grid(Design):
 
 
 def _as_array(values: list[Any]) -> np.ndarray:
-    """Pack one axis into the narrowest numpy dtype that holds every value exactly."""
+    """Pack one axis into the narrowest numpy dtype that holds every value exactly
+    (an axis of list values is an object array whose elements are the lists)."""
+    if any(isinstance(v, list) for v in values):
+        packed = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):
+            packed[i] = value
+        return packed
     if all(isinstance(v, bool) for v in values):
         return np.array(values, dtype=bool)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):

@@ -8,7 +8,13 @@
   string, and a value quoted with ``'...'`` or ``"..."`` is a string taken verbatim, so
   it may contain ``:`` or ``,`` (``Sat.Epoch='01 Jan 2026 00:00:00.000','02 Jan 2026
   00:00:00.000'``);
-* ``[...]`` — a JSON list (``Sat.Epoch=["01 Jan 2026 00:00:00.000"]``).
+* ``[...]`` — a JSON list (``Sat.Epoch=["01 Jan 2026 00:00:00.000"]``; a JSON list of
+  lists gives list values: ``FM.PointMasses=[["Sun"], ["Sun", "Luna"]]``).
+
+In ``V1,V2,...`` a value in braces is a GMAT list value, as a script writes it: its items
+are separated by commas or spaces and are all numbers or all names
+(``FM.PointMasses={Sun, Luna},{Sun},{}``; ``Arr.Value={1 2 3}``). Commas inside braces do
+not separate values.
 
 Every error is a :class:`~gmat_sweep_dask.errors.SpecError` naming the offending token.
 """
@@ -61,6 +67,27 @@ def parse_axis(token: str, option: str = "--grid") -> tuple[str, list[Any]]:
     return name, [_scalar(part, where) for part in _split(stripped, where)]
 
 
+def gmat_list(text: str, where: str) -> list[Any]:
+    """A GMAT list value ``{a, b}`` / ``{1 2 3}``: all numbers, else all names.
+
+    Raises:
+        SpecError: braces not closed, nested, or the items are not all of one kind.
+    """
+    if not (text.startswith("{") and text.endswith("}")) or "{" in text[1:-1] or "}" in text[1:-1]:
+        raise SpecError(f"{where}: {text!r} is not a list value like {{Sun, Luna}}")
+    items = [item.strip("'\"") for item in re.split(r"[,\s]+", text[1:-1].strip()) if item]
+    numbers = []
+    for item in items:
+        try:
+            numbers.append(int(item))
+        except ValueError:
+            try:
+                numbers.append(float(item))
+            except ValueError:
+                break
+    return check_value(numbers if len(numbers) == len(items) and items else items, where=where)
+
+
 def _linspace(match: re.Match[str], where: str) -> list[float]:
     lo, hi, count = float(match[1]), float(match[2]), int(match[3])
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -91,8 +118,15 @@ def _split(spec: str, where: str) -> list[tuple[str, bool]]:
     buf: list[str] = []
     quote: str | None = None
     quoted = False
+    depth = 0
     for char in spec:
-        if quote:
+        if depth and not quote:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            buf.append(char)
+        elif char == "{" and not quote and not quoted:
+            depth = 1
+            buf.append(char)
+        elif quote:
             if char == quote:
                 quote = None
             else:
@@ -110,6 +144,8 @@ def _split(spec: str, where: str) -> list[tuple[str, bool]]:
             buf.append(char)
     if quote:
         raise SpecError(f"{where}: unterminated quote {quote}")
+    if depth:
+        raise SpecError(f"{where}: unclosed '{{' in a list value")
     parts.append(_finish(buf, quoted, where))
     return parts
 
@@ -127,6 +163,8 @@ def _scalar(part: tuple[str, bool], where: str) -> Any:
     text, quoted = part
     if quoted:
         return text
+    if text.startswith("{"):
+        return gmat_list(text, where)
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     for cast in (int, float):

@@ -12,7 +12,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmat_sweep_dask.design.base import Design, check_field_name, check_value, native
+from gmat_sweep_dask.design.base import (
+    Design,
+    as_text,
+    check_field_name,
+    check_value,
+    hashable,
+    native,
+)
 from gmat_sweep_dask.errors import SpecError, SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store.confine import confined
@@ -55,7 +62,7 @@ class Samples(Design):
                     "text or booleans"
                 )
         # the table as it reads back from the sweep directory (e.g. [1, 0.5] as floats)
-        frame = pa.Table.from_pandas(table, preserve_index=False).to_pandas()
+        frame = _lists(pa.Table.from_pandas(table, preserve_index=False).to_pandas())
         frame.index.name = "run_id"
         self._table = frame
 
@@ -74,8 +81,11 @@ class Samples(Design):
         values = {}
         for name in self._table.columns:
             column = self._table[name]
-            unique = column.unique() if column.dtype == object else column.iloc[:1]
-            values[name] = [native(v) for v in unique]
+            if column.dtype == object:
+                unique = dict.fromkeys(hashable(v) for v in column)
+                values[name] = [list(v) if isinstance(v, tuple) else v for v in unique]
+            else:
+                values[name] = [native(column.iloc[0])]
         return values
 
     def header(self) -> dict[str, Any]:
@@ -118,8 +128,18 @@ def _storable(name: str, column: pd.Series) -> None:
         ) from None
 
 
+def _lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """List cells as Python lists (Arrow reads them back as numpy arrays)."""
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[name]]
+    return frame
+
+
 def _digest(table: pd.DataFrame) -> str:
-    """Content hash of the table's column names and values (not of file bytes)."""
+    """Content hash of the table's column names and values (not of file bytes; a list
+    value hashes as its GMAT text)."""
+    table = table.apply(lambda c: c.map(as_text) if c.dtype == object else c)
     digest = hashlib.sha256(repr(list(table.columns)).encode())
     digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     return digest.hexdigest()
@@ -128,6 +148,9 @@ def _digest(table: pd.DataFrame) -> str:
 def read_table(path: Path) -> pd.DataFrame:
     """The sample table in a ``.csv`` or ``.parquet`` file (one row per run).
 
+    In a CSV file a list value is written as GMAT writes it, in braces: ``{Sun, Luna}``
+    (quoted, as the cell holds commas) or ``{1 2 3}``; a Parquet file holds list columns.
+
     Raises:
         SpecError: another file type, or a file that cannot be read as one.
     """
@@ -135,7 +158,27 @@ def read_table(path: Path) -> pd.DataFrame:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
         if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
+            return _braced(pd.read_csv(path), path)
     except (OSError, ValueError) as exc:
         raise SpecError(f"--samples {str(path)!r}: cannot read it ({exc})") from None
     raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
+
+
+def _braced(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A CSV table with its ``{...}`` cells read as GMAT list values."""
+    from gmat_sweep_dask.design.grid_grammar import gmat_list
+
+    for name in table.columns:
+        column = table[name]
+        if not pd.api.types.is_numeric_dtype(column) and column.map(_braces).any():
+            table[name] = [
+                gmat_list(v.strip(), f"--samples {str(path)!r} column {name!r}")
+                if isinstance(v, str) and v.strip().startswith("{")
+                else v
+                for v in column
+            ]
+    return table
+
+
+def _braces(value: object) -> bool:
+    return isinstance(value, str) and value.strip().startswith("{")

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
+from gmat_sweep_dask.execute.listvalues import check_taken, lists_of, script_with
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.store.datafiles import normalise
 
@@ -158,9 +159,16 @@ def _run(
 ) -> dict[OutputKey, pd.DataFrame]:
     from gmat_run import Mission
 
-    mission = Mission.load(script)
+    lists = lists_of(overrides)
+    if lists:  # GMAT's API cannot write list fields: its script interpreter does
+        with script_with(script, lists) as copy:
+            mission = Mission.load(copy)
+        check_taken(mission, lists)
+    else:
+        mission = Mission.load(script)
     for path, value in overrides.items():
-        mission[path] = value
+        if path not in lists:
+            mission[path] = value
     confine_outputs(mission)  # after the overrides: one may set a Filename
     with private_temp_dir(working_dir):  # GMAT's staged files (STK ephemerides) stay ours
         results = mission.run(working_dir=working_dir, overwrite=True)

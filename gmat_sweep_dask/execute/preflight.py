@@ -228,6 +228,13 @@ def _kind(nominal: Any) -> tuple[str, Any]:
     if isinstance(nominal, str):
         return "text", lambda v: isinstance(v, str)
     if isinstance(nominal, list):
+        if nominal and all(isinstance(v, str) for v in nominal):
+            return (
+                "a list of names",
+                lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            )
+        if nominal and all(number(v) for v in nominal):
+            return "a list of numbers", lambda v: isinstance(v, list) and all(map(number, v))
         return "a list", lambda v: isinstance(v, list)
     return type(nominal).__name__, lambda v: True
 

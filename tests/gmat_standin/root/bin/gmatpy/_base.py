@@ -319,8 +319,19 @@ class GmatObject:
         """The field's value as text."""
         return self.text(self._field_name(field))
 
-    def SetField(self, field: str | int, value: Any) -> bool:
-        """Write ``value``; raises APIException ("is not an allowed value") if rejected."""
+    def SetField(self, field: str | int, value: Any) -> bool | None:
+        """Write ``value``; raises APIException ("is not an allowed value") if rejected.
+
+        A list is what GMAT R2026a's ``GmatBase::SetField(StringArray/RealArray)`` does
+        with it: nothing, but print a message (for a field that is not an Rvector; the
+        real stub's message has an unfilled ``%s``, and for a ForceModel's PointMasses the
+        real process crashes). Lists reach GMAT fields through script text only.
+        """
+        if isinstance(value, (list, tuple)):
+            self._field_name(field)
+            if not all(isinstance(v, (int, float)) for v in value):  # RealArray: silent
+                print("Called SetField for StringArray %s", flush=True)
+            return None
         self.set_value(self._field_name(field), value)
         return True
 

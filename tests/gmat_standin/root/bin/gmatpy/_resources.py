@@ -254,7 +254,8 @@ class ReportFile(GmatObject):
         _int("ColumnWidth", 23, 1),
         _bool("WriteReport", True),
         enum("SolverIterations", "Current"),
-        _names("Add", []),
+        # GMAT refuses a script that sets an empty list: ``R.Add = {}`` does not load
+        FieldSpec("Add", OBJECTARRAY_TYPE, [], lambda v, obj: None if v else "{Param, ...}"),
     )
 
     def __init__(self, name: str, type_name: str | None = None) -> None:
