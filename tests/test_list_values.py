@@ -116,10 +116,10 @@ def test_list_overrides_change_the_run_and_are_recorded(example_script, engine_c
 
 def test_list_values_are_checked_against_the_field(example_script, tmp_path):
     for grid, needle in [
-        ({"EarthOnly.PointMasses": ["Luna"]}, "is a list of names"),
-        ({"EarthOnly.PointMasses": [[1.0, 2.0]]}, "is a list of names"),
-        ({"Sat.SMA": [[7000.0, 7100.0]]}, "is a number"),
-        ({"Orbit.Filename": [["a.txt"]]}, "is text"),
+        ({"EarthOnly.PointMasses": ["Luna"]}, "expected a list of names like"),
+        ({"EarthOnly.PointMasses": [[1.0, 2.0]]}, "expected a list of names like"),
+        ({"Sat.SMA": [[7000.0, 7100.0]]}, "expected a number like"),
+        ({"Orbit.Filename": [["a.txt"]]}, "expected text like"),
     ]:
         with pytest.raises(ScriptError, match=needle):
             sweep(example_script, grid=grid, out=tmp_path / "x", progress=False)
