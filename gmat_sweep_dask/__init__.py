@@ -31,6 +31,7 @@ _EXPORTS = {
     "SweepDirWriteError": "gmat_sweep_dask.errors",
     "ManifestCorruptError": "gmat_sweep_dask.errors",
     "monte_carlo": "gmat_sweep_dask.api",
+    "Converged": "gmat_sweep_dask.analysis.until",
     "latin_hypercube": "gmat_sweep_dask.api",
     "extend": "gmat_sweep_dask.api",
     "monte_carlo_extend": "gmat_sweep_dask.api",

@@ -10,6 +10,7 @@ import pandas as pd
 
 from gmat_sweep_dask import options
 from gmat_sweep_dask.analysis.frames import open_sweep
+from gmat_sweep_dask.analysis.until import Converged
 from gmat_sweep_dask.design import (
     Design,
     LatinHypercube,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "Converged",
     "check",
     "extend",
     "latin_hypercube",
@@ -93,6 +95,9 @@ def sweep(
     job.run(client, progress=progress, retries=retries, report=report, require_report=True)
     return job.frame(report)
 
+
+SWEEP_OPTIONS = ("keep_raw", "timeout", "isolate", "postprocess", "context")
+"""Keyword arguments of the sweep calls that configure the :class:`Sweep` itself."""
 
 STOCHASTIC = {
     "monte_carlo": MonteCarlo,
@@ -159,6 +164,7 @@ def monte_carlo(
     seed: int | None = None,
     client: Client | None = None,
     report: str | None = None,
+    until: Converged | None = None,
     **options: Any,
 ) -> dd.DataFrame:
     """Run ``n`` Monte Carlo runs of ``script`` with the fields of ``perturb`` drawn.
@@ -169,8 +175,30 @@ def monte_carlo(
     ``seed``, the design and that pair; without ``seed`` one is generated and recorded in
     the manifest. Other options (``postprocess``, ``context`` too) and the returned frame
     are those of :func:`gmat_sweep_dask.sweep`; the drawn values are columns of the frame.
+
+    ``until=Converged(metric, half_width=..., max_runs=...)`` then extends the sweep in
+    place, ``batch`` runs at a time, until the confidence half-width of the metric's
+    mean over the ok runs is at most ``half_width`` or the sweep has ``max_runs`` runs
+    (see :class:`~gmat_sweep_dask.Converged`; ``until.estimate(frame)`` tells which).
+    The result is exactly the plain Monte Carlo sweep of the final size; the same call
+    again continues a stopped sweep to the same final size.
     """
-    return _run(MonteCarlo(perturb, n, seed), script, out, client, report, options)
+    design = MonteCarlo(perturb, n, seed)
+    if until is None:
+        return _run(design, script, out, client, report, options)
+    from gmat_sweep_dask.execute.until import run_until
+
+    sweep_options = {k: options.pop(k) for k in SWEEP_OPTIONS if k in options}
+    job, _, _ = run_until(
+        script,
+        design,
+        out,
+        until,
+        sweep_options=sweep_options,
+        run_args={"client": client, **options},
+        report=report,
+    )
+    return job.frame(report)
 
 
 def latin_hypercube(
@@ -278,8 +306,7 @@ def _run(
     report: str | None,
     options: dict[str, Any],
 ) -> dd.DataFrame:
-    names = ("keep_raw", "timeout", "isolate", "postprocess", "context")
-    sweep_options = {k: options.pop(k) for k in names if k in options}
+    sweep_options = {k: options.pop(k) for k in SWEEP_OPTIONS if k in options}
     job = Sweep(script, design, out, **sweep_options)
     job.run(client, report=report, require_report=True, **options)
     return job.frame(report)

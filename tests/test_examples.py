@@ -231,6 +231,17 @@ def test_dispersion_plots_corner_convergence_and_heatmap(tmp_path: Path) -> None
     assert values["heatmap_failed_cells"] == "not ok (6 cells)"  # ECC 1.0 x 6 SMAs
 
 
+def test_until_converged_stops_once_the_half_width_is_reached(tmp_path: Path) -> None:
+    out = tmp_path / "until"
+    values = run_example("until_converged.py", out)
+    runs = int(values["runs"])
+    assert values["converged"] == "True" and runs % 50 == 0 and 50 < runs < 1000
+    assert float(values["half_width_km"]) <= 0.25
+    assert values["frames_equal"] == "True"  # the plain Monte Carlo of the final size
+    assert 590 < float(values["mean_km"]) < 640
+    check_png(Path(values["png"]))
+
+
 def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GMAT_ROOT"}
     result = subprocess.run(

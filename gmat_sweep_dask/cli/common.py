@@ -95,7 +95,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             again = {"show": None, "verify": None, "compact": "compact"}.get(
                 command_name(), "resume"
             )
-            if out and again:
+            if kwargs.get("until"):  # monte-carlo --until: resume would not grow it
+                lines.append("go on with: the same command (it continues to the same runs)")
+            elif out and again:
                 lines.append(f"{again} with: gmat-sweep-dask {again} {out}")
             end_of_bar = "\n" if click.get_text_stream("stderr").isatty() else ""
             click.echo(end_of_bar + "\n".join(lines), err=True)

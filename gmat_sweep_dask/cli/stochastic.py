@@ -17,6 +17,7 @@ from gmat_sweep_dask.cli.common import (
     run_options,
     sweep_options,
 )
+from gmat_sweep_dask.cli.until import run_until_options, until_options
 
 _PERTURB_HELP = (
     "NAME=DIST:A:B, repeatable: normal:MU:SIGMA, uniform:LO:HI, lognormal:MU:SIGMA (of log X), "
@@ -78,22 +79,38 @@ def _stochastic(
 
 @click.command(name="monte-carlo")
 @click.argument("script", type=UserPath(dir_okay=False, path_type=Path))
-@_design_options("Runs.")
+@_design_options("Runs (the first batch, with --until).")
+@until_options
 @run_options
 @cluster_options
 @handle_errors
 def monte_carlo_command(
-    script: Path, n: int, perturb: tuple[str, ...], seed: int | None, out: Path, **options: Any
+    script: Path,
+    n: int,
+    perturb: tuple[str, ...],
+    seed: int | None,
+    out: Path,
+    until: str | None,
+    **options: Any,
 ) -> None:
     """Run N Monte Carlo runs of SCRIPT with the --perturb fields drawn.
 
+    With --until COLUMN:HOW, --half-width W and --max-runs M the sweep then grows in
+    place, --batch runs at a time, until the confidence half-width of the metric's mean
+    over the ok runs is at most W or it has M runs (the same command again continues a
+    stopped one). It is then the plain Monte Carlo sweep of its final size.
+
     \b
-    Example:
+    Examples:
       gmat-sweep-dask monte-carlo leo.script --n 1000 \\
           --perturb 'Sat.SMA=normal:7100:50' --perturb 'Sat.INC=~uniform:-0.1:0.1' \\
           --seed 42 --out runs/mc
+      gmat-sweep-dask monte-carlo leo.script --n 200 --perturb 'Sat.SMA=normal:7100:50' \\
+          --seed 42 --out runs/mc-until --until 'Sat.Earth.Altitude:min' \\
+          --half-width 2 --max-runs 5000 --batch 200
     """
-    _stochastic("mc", script, n, perturb, seed, out, options)
+    if not run_until_options(script, n, perturb, seed, out, until, options):
+        _stochastic("mc", script, n, perturb, seed, out, options)
 
 
 @click.command(name="lhs")
