@@ -15,6 +15,7 @@ _EXPORTS = {
     "check": "gmat_sweep_dask.api",
     "CheckReport": "gmat_sweep_dask.execute.trial",
     "open_sweep": "gmat_sweep_dask.analysis.frames",
+    "sweep_path": "gmat_sweep_dask.analysis.frames",
     "Sweep": "gmat_sweep_dask.execute.sweep",
     "SweepResult": "gmat_sweep_dask.execute.result",
     "Manifest": "gmat_sweep_dask.store.manifest",

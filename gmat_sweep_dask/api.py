@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,15 +12,8 @@ import pandas as pd
 from gmat_sweep_dask import options
 from gmat_sweep_dask.analysis.frames import open_sweep
 from gmat_sweep_dask.analysis.until import Converged
-from gmat_sweep_dask.design import (
-    Design,
-    LatinHypercube,
-    MonteCarlo,
-    Morris,
-    Sobol,
-    make_design,
-)
-from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.design import Design, LatinHypercube, MonteCarlo, Morris, Sobol, make_design
+from gmat_sweep_dask.execute import temporary
 from gmat_sweep_dask.execute.contexts import Contexts
 from gmat_sweep_dask.execute.hookcall import HookRun
 from gmat_sweep_dask.execute.sweep import Sweep
@@ -49,7 +43,7 @@ def sweep(
     *,
     grid: Mapping[str, Iterable[Any]] | None = None,
     samples: pd.DataFrame | None = None,
-    out: str | Path,
+    out: str | Path | None = None,
     client: Client | None = None,
     report: str | None = None,
     progress: bool = True,
@@ -68,8 +62,12 @@ def sweep(
     sweep into the same ``out`` again only runs what is not yet ok there.
 
     ``client`` picks the Dask cluster; without it the active default client is used, or
-    a LocalCluster is started and closed afterwards. ``report`` names the ReportFile of
-    the returned frame when the script writes several (checked before anything runs).
+    a LocalCluster is started and closed afterwards. ``out=None`` runs the sweep in a
+    temporary directory for a quick look (``sweep_path(frame)``; printed with
+    ``progress``), removed once the returned frame and every frame derived from it are
+    garbage collected, at the latest at exit (:mod:`gmat_sweep_dask.execute.temporary`).
+    ``report`` names the ReportFile of the returned frame when the script writes
+    several (checked before anything runs).
 
     ``postprocess`` (``"package.module:function"``, or a picklable callable) runs on the
     worker after each successful run, with a :class:`~gmat_sweep_dask.HookRun` (the run's
@@ -89,22 +87,13 @@ def sweep(
         ScriptError: the script is missing or a swept field does not exist.
         SweepDirError: ``out`` holds a different sweep or cannot be written.
     """
-    design = make_design(grid=grid, samples=samples)
-    job = Sweep(script, design, out, keep_raw=keep_raw, timeout=timeout, isolate=isolate,
-                postprocess=postprocess, context=context)  # fmt: skip
-    job.run(client, progress=progress, retries=retries, report=report, require_report=True)
-    return job.frame(report)
+    chosen = {"keep_raw": keep_raw, "timeout": timeout, "isolate": isolate, "retries": retries,
+              "postprocess": postprocess, "context": context, "progress": progress}  # fmt: skip
+    return _run(make_design(grid=grid, samples=samples), script, out, client, report, chosen)
 
 
 SWEEP_OPTIONS = ("keep_raw", "timeout", "isolate", "postprocess", "context")
 """Keyword arguments of the sweep calls that configure the :class:`Sweep` itself."""
-
-STOCHASTIC = {
-    "monte_carlo": MonteCarlo,
-    "latin_hypercube": LatinHypercube,
-    "sobol": Sobol,
-    "morris": Morris,
-}
 
 
 def check(
@@ -142,16 +131,10 @@ def check(
     from gmat_sweep_dask.execute.trial import check as trial
 
     design: Design | None = None
-    if perturb is not None:
-        if grid is not None or samples is not None:
-            raise SpecError("give one of grid=, samples= or perturb=")
-        if method not in STOCHASTIC:
-            raise SpecError(f"method={method!r}: expected one of {', '.join(STOCHASTIC)}")
-        if n is None:
-            raise SpecError("perturb= needs n=, the number of runs (or base samples)")
-        design = STOCHASTIC[method](perturb, n, seed)
-    elif grid is not None or samples is not None:
-        design = make_design(grid=grid, samples=samples)
+    if grid is not None or samples is not None or perturb is not None:
+        design = make_design(
+            grid=grid, samples=samples, perturb=perturb, n=n, seed=seed, method=method
+        )
     return trial(script, design, workers=workers, timeout=timeout, report=report)
 
 
@@ -160,7 +143,7 @@ def monte_carlo(
     *,
     n: int,
     perturb: Mapping[str, Any],
-    out: str | Path,
+    out: str | Path | None = None,
     seed: int | None = None,
     client: Client | None = None,
     report: str | None = None,
@@ -186,19 +169,11 @@ def monte_carlo(
     design = MonteCarlo(perturb, n, seed)
     if until is None:
         return _run(design, script, out, client, report, options)
-    from gmat_sweep_dask.execute.until import run_until
+    from gmat_sweep_dask.execute.until import frame_until
 
-    sweep_options = {k: options.pop(k) for k in SWEEP_OPTIONS if k in options}
-    job, _, _ = run_until(
-        script,
-        design,
-        out,
-        until,
-        sweep_options=sweep_options,
-        run_args={"client": client, **options},
-        report=report,
-    )
-    return job.frame(report)
+    chosen = {k: options.pop(k) for k in SWEEP_OPTIONS if k in options}
+    run = functools.partial(frame_until, script, design, until, client, report, chosen, options)
+    return temporary.run_in(out, options.get("progress", True), run)
 
 
 def latin_hypercube(
@@ -206,7 +181,7 @@ def latin_hypercube(
     *,
     n: int,
     perturb: Mapping[str, Any],
-    out: str | Path,
+    out: str | Path | None = None,
     seed: int | None = None,
     client: Client | None = None,
     report: str | None = None,
@@ -222,7 +197,7 @@ def sobol(
     *,
     n: int,
     perturb: Mapping[str, Any],
-    out: str | Path,
+    out: str | Path | None = None,
     seed: int | None = None,
     second_order: bool = True,
     client: Client | None = None,
@@ -247,7 +222,7 @@ def morris(
     *,
     n: int,
     perturb: Mapping[str, Any],
-    out: str | Path,
+    out: str | Path | None = None,
     seed: int | None = None,
     levels: int = 4,
     client: Client | None = None,
@@ -301,15 +276,19 @@ def extend(
 def _run(
     design: Any,
     script: str | Path,
-    out: str | Path,
+    out: str | Path | None,
     client: Client | None,
     report: str | None,
     options: dict[str, Any],
 ) -> dd.DataFrame:
     sweep_options = {k: options.pop(k) for k in SWEEP_OPTIONS if k in options}
-    job = Sweep(script, design, out, **sweep_options)
-    job.run(client, report=report, require_report=True, **options)
-    return job.frame(report)
+
+    def body(where: str | Path) -> dd.DataFrame:
+        job = Sweep(script, design, where, **sweep_options)
+        job.run(client, report=report, require_report=True, **options)
+        return job.frame(report)
+
+    return temporary.run_in(out, options.get("progress", True), body)
 
 
 monte_carlo_extend = extend

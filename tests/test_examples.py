@@ -242,6 +242,15 @@ def test_until_converged_stops_once_the_half_width_is_reached(tmp_path: Path) ->
     check_png(Path(values["png"]))
 
 
+def test_quick_look_removes_its_temporary_sweep_with_the_last_frame(tmp_path: Path) -> None:
+    values = run_example("quick_look.py", tmp_path / "quick")
+    assert values["kept_while_derived_frame_lives"] == "True" and values["runs"] == "4"
+    altitudes = [float(v) for v in values["final_altitudes_km"].split(", ")]
+    assert altitudes == sorted(altitudes)  # higher SMA, higher altitude
+    assert "gmat-sweep-dask-" in values["temporary_dir"] and values["removed"] == "True"
+    assert not Path(values["temporary_dir"]).exists()
+
+
 def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GMAT_ROOT"}
     result = subprocess.run(

@@ -209,6 +209,16 @@ def source(frame: dd.DataFrame | dd.Series) -> PartitionReader:
     raise UsageError("not a gmat-sweep-dask frame: open it with open_sweep() or sweep()")
 
 
+def sweep_path(frame: dd.DataFrame | dd.Series) -> Path:
+    """The sweep directory ``frame`` (or anything derived from it) reads: e.g. the
+    temporary one of ``sweep(..., out=None)``.
+
+    Raises:
+        UsageError: ``frame`` does not read a sweep output.
+    """
+    return Path(source(frame).sweep_dir)
+
+
 def divisions(specs: list[PartitionSpec]) -> tuple[int, ...]:
     """Divisions of a frame whose partitions are ``specs`` (first run of each, last run)."""
     return (*(s.start for s in specs), specs[-1].stop - 1)

@@ -41,10 +41,33 @@ __all__ = [
 ]
 
 
+STOCHASTIC: dict[str, Any] = {
+    "monte_carlo": MonteCarlo,
+    "latin_hypercube": LatinHypercube,
+    "sobol": Sobol,
+    "morris": Morris,
+}
+
+
 def make_design(
-    *, grid: Mapping[str, Iterable[Any]] | None = None, samples: pd.DataFrame | None = None
+    *,
+    grid: Mapping[str, Iterable[Any]] | None = None,
+    samples: pd.DataFrame | None = None,
+    perturb: Mapping[str, Any] | None = None,
+    n: int | None = None,
+    seed: int | None = None,
+    method: str = "monte_carlo",
 ) -> Design:
-    """The design for exactly one of ``grid`` or ``samples``."""
+    """The design for exactly one of ``grid``, ``samples`` or ``perturb`` (with ``n``,
+    ``seed`` and ``method``, a key of :data:`STOCHASTIC`)."""
+    if perturb is not None:
+        if grid is not None or samples is not None:
+            raise SpecError("give one of grid=, samples= or perturb=")
+        if method not in STOCHASTIC:
+            raise SpecError(f"method={method!r}: expected one of {', '.join(STOCHASTIC)}")
+        if n is None:
+            raise SpecError("perturb= needs n=, the number of runs (or base samples)")
+        return STOCHASTIC[method](perturb, n, seed)
     if (grid is None) == (samples is None):
         raise SpecError("give exactly one of grid= or samples=")
     return Grid(grid) if grid is not None else Samples(samples)

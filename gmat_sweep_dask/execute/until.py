@@ -107,6 +107,30 @@ def run_until(
     return job, total, estimate
 
 
+def frame_until(
+    script: str | Path,
+    design: MonteCarlo,
+    until: Converged,
+    client: Any,
+    report: str | None,
+    sweep_options: dict[str, Any],
+    options: dict[str, Any],
+    out: str | Path,
+) -> Any:
+    """``monte_carlo(..., until=...)``: :func:`run_until`, then the lazy frame of ``report``.
+    ``sweep_options`` go to :class:`Sweep`, ``options`` (the run options) to its runs."""
+    job, _, _ = run_until(
+        script,
+        design,
+        out,
+        until,
+        sweep_options=sweep_options,
+        run_args={"client": client, **options},
+        report=report,
+    )
+    return job.frame(report)
+
+
 def _recorded_size(out: str | Path, design: MonteCarlo) -> int:
     """Runs of the Monte Carlo sweep already recorded in ``out`` with this design's seed
     and fields (0 when there is none; another sweep there is refused later, by the run)."""
