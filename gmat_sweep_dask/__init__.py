@@ -16,6 +16,7 @@ _EXPORTS = {
     "CheckReport": "gmat_sweep_dask.execute.trial",
     "open_sweep": "gmat_sweep_dask.analysis.frames",
     "sweep_path": "gmat_sweep_dask.analysis.frames",
+    "archive": "gmat_sweep_dask.store.archive",
     "Sweep": "gmat_sweep_dask.execute.sweep",
     "SweepResult": "gmat_sweep_dask.execute.result",
     "Manifest": "gmat_sweep_dask.store.manifest",

@@ -251,6 +251,13 @@ def test_quick_look_removes_its_temporary_sweep_with_the_last_frame(tmp_path: Pa
     assert not Path(values["temporary_dir"]).exists()
 
 
+def test_archive_sweep_reopens_from_the_archive_alone(tmp_path: Path) -> None:
+    values = run_example("archive_sweep.py", tmp_path / "archive")
+    assert values["frames_equal"] == "True" and values["runs"] == "6"
+    assert values["has_manifest"] == values["has_script"] == "True"
+    assert Path(values["archive"]).is_file() and not (tmp_path / "archive" / "sweep").exists()
+
+
 def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GMAT_ROOT"}
     result = subprocess.run(

@@ -19,6 +19,9 @@ partitions whose divisions hold those runs. Dask projects ``frame[cols].loc[rows
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -36,8 +39,8 @@ from gmat_sweep_dask.analysis.partitions import (
 )
 from gmat_sweep_dask.design import Design, design_from_header
 from gmat_sweep_dask.errors import SweepDirError, UsageError
+from gmat_sweep_dask.store import archive, layout
 from gmat_sweep_dask.store import datafiles as outputs
-from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
 
@@ -106,8 +109,21 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
     copied, and the script need not exist any more. ``kind`` is ``report``,
     ``ephemeris``, ``contact``, ``solver`` or ``metrics`` (a postprocess hook's). Only the
     manifest and Parquet footers are read here; runs never recorded are left out.
+
+    ``out`` may also be an archive of :func:`gmat_sweep_dask.archive` (``.zip``,
+    ``.tar``, ``.tar.gz``, ``.tgz``): it is extracted, every member confined, into a
+    private temporary directory that is removed with the last frame reading it
+    (:func:`remove_with`).
     """
     path = Path(out).expanduser()
+    if archive.archive_format(path) and path.is_file():
+        unpacked = Path(tempfile.mkdtemp(prefix="gmat-sweep-dask-archive-"))
+        try:
+            archive.unpack(path, unpacked)
+            return remove_with(open_sweep(unpacked, report, kind=kind), unpacked)
+        except BaseException:
+            shutil.rmtree(unpacked, ignore_errors=True)
+            raise
     sweep_dir = path.parent if path.name == layout.MANIFEST else path
     manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
     design = design_from_header(manifest.header["design"], sweep_dir.resolve())
@@ -207,6 +223,13 @@ def source(frame: dd.DataFrame | dd.Series) -> PartitionReader:
             if isinstance(operand, PartitionReader):
                 return operand
     raise UsageError("not a gmat-sweep-dask frame: open it with open_sweep() or sweep()")
+
+
+def remove_with(frame: dd.DataFrame, path: Path) -> dd.DataFrame:
+    """``frame``, with the directory ``path`` removed once neither it nor any frame
+    derived from it (they share its reader) is left, at the latest at exit."""
+    weakref.finalize(source(frame), shutil.rmtree, str(path), True)
+    return frame
 
 
 def sweep_path(frame: dd.DataFrame | dd.Series) -> Path:

@@ -189,11 +189,12 @@ def compact_command(sweep_dir: Path) -> None:
 
 
 def _register_others() -> None:
+    from gmat_sweep_dask.cli.archive import archive_command
     from gmat_sweep_dask.cli.check import check_command
     from gmat_sweep_dask.cli.stochastic import COMMANDS
     from gmat_sweep_dask.cli.verify import verify_command
 
-    for command in (check_command, verify_command, *COMMANDS):
+    for command in (check_command, verify_command, archive_command, *COMMANDS):
         main.add_command(command)
 
 

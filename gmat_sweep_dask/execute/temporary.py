@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +41,4 @@ def run_in(
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
-    # every frame derived from this one shares its reader: the directory outlives them all
-    weakref.finalize(frames.source(frame), shutil.rmtree, str(path), True)
-    return frame
+    return frames.remove_with(frame, path)
