@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 
 from _common import LEO_SCRIPT, report, setup
 from dask.distributed import Client
@@ -44,7 +45,10 @@ def main() -> None:
     report("runs", len(altitudes))
     report("final_altitudes_km", ", ".join(f"{v:.1f}" for v in altitudes))
     del finals
-    gc.collect()
+    deadline = time.monotonic() + 30  # a client may let go of a graph a moment later
+    while where.exists() and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.1)
     report("temporary_dir", where)
     report("removed", not where.exists())
 
