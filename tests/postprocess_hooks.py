@@ -73,3 +73,11 @@ def first_row(run: Any) -> dict[str, Any]:
     """The first row's X of the run's only report, and its row count."""
     (report,) = [frame for key, frame in run.outputs.items() if key.startswith("report/")]
     return {"x0": float(report["Sat.X"].iloc[0]), "rows": len(report)}
+
+
+def gated_note(run: Any) -> dict[str, Any]:
+    """Like :func:`gated`, and keeps a note file."""
+    if not Path(run.context["gate"]).exists():
+        raise RuntimeError(f"gate {run.context['gate']} is closed")
+    run.add_file("note.txt", f"run {run.run_id}\n")
+    return {"run": run.run_id}

@@ -231,3 +231,25 @@ def test_a_hook_on_real_gmat_sees_the_published_first_row(real_client, tmp_path)
     # periapsis on the x axis at SMA (1 - ECC); the reference rows: 0, 30 and 60 s
     assert metrics["x0"].tolist() == pytest.approx([6993.0, 7192.8], abs=1e-6)
     assert metrics["rows"].tolist() == [3.0, 3.0]
+
+
+def test_a_hook_file_is_never_written_through_a_link_planted_in_the_sweep(
+    example_script, client, tmp_path
+):
+    out, gate, elsewhere = tmp_path / "planted", tmp_path / "gate", tmp_path / "elsewhere"
+    hook, context = "postprocess_hooks:gated_note", {0: {"gate": str(gate)}, 1: {"gate": str(gate)}}
+    sweep(example_script, grid=GRID, out=out, client=client, progress=False, postprocess=hook,
+          context=context)  # fmt: skip
+    assert {e["status"] for e in entries(out).values()} == {"failed"}
+    gate.touch()
+    elsewhere.mkdir()
+    (out / "runs").mkdir(exist_ok=True)
+    (out / "runs" / "0").symlink_to(elsewhere, target_is_directory=True)
+    Sweep.from_manifest(out).resume(client, progress=False)
+    recorded = entries(out)
+    assert recorded[0]["status"] == "failed"
+    assert recorded[0]["error"].startswith("postprocess: ")
+    assert "leads outside the sweep directory" in recorded[0]["error"]
+    assert list(elsewhere.iterdir()) == []
+    assert recorded[1]["status"] == "ok" and recorded[1]["files"] == ["runs/1/note.txt"]
+    assert (out / "runs" / "1" / "note.txt").read_text() == "run 1\n"
