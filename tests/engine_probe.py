@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -68,6 +69,42 @@ def _run(script: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+HOHMANN = TESTS / "gmat_real" / "scripts" / "hohmann.script"
+_NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def probe_solver() -> dict[str, Any]:
+    """hohmann.script's targeter from guesses 1.0 and 2.0 (MaximumIterations 25) and 1.0
+    (MaximumIterations 2): its table, the .data file's text with numbers masked (``#``),
+    the log's verdict lines and the final report row."""
+    from gmat_run import Mission
+
+    out: dict[str, Any] = {}
+    for label, guess, limit in (("g1", 1.0, 25), ("g2", 2.0, 25), ("max2", 1.0, 2)):
+        mission = Mission.load(str(HOHMANN))
+        mission["Guess.Value"] = guess
+        mission["DC.MaximumIterations"] = limit
+        with tempfile.TemporaryDirectory() as work:
+            result = mission.run(working_dir=Path(work))
+            table = result.solver_runs["DC"]
+            path = Path(table.attrs["source_path"])
+            text = path.read_text(encoding="utf-8")
+            log = (Path(work) / "GmatLog.txt").read_text(encoding="utf-8")
+            final = result.reports["Final"].iloc[-1]
+        out[label] = {
+            "file": path.name,
+            "columns": [str(c) for c in table.columns],
+            "dtypes": [str(t) for t in table.dtypes],
+            "status": table["status"].tolist(),
+            "attrs": {k: v for k, v in table.attrs.items() if k != "source_path"},
+            "variables": {c: table[c].tolist() for c in ("TOI.Element1", "GOI.Element1")},
+            "skeleton": _NUMBER.sub("#", text),
+            "verdict": [line for line in log.splitlines() if "onverge" in line],
+            "final": {k: float(final[k]) for k in ("Sat.Earth.SMA", "Sat.Earth.ECC")},
+        }
+    return out
+
+
 def probe_fields() -> dict[str, Any]:
     return {f"{field}={value!r}": _run(REFERENCE, {field: value}) for field, value in FIELD_WRITES}
 
@@ -111,6 +148,7 @@ def main() -> None:
         "leo": _run(LEO, {}),
         "ephemeris": _run(EPHEMERIS, {}),
         "fields": probe_fields(),
+        "solver": probe_solver(),
         "fork": probe_fork(),
     }
     json.dump(results, sys.stdout)

@@ -154,3 +154,111 @@ def test_the_ephemeris_file_columns_epochs_and_frame(engine_root) -> None:
     r = np.linalg.norm([v["X"], v["Y"], v["Z"]], axis=0)
     speed = np.linalg.norm([v["VX"], v["VY"], v["VZ"]], axis=0)
     np.testing.assert_allclose(speed**2 / 2 - MU / r, -MU / (2 * 7000.0), rtol=1e-6)
+
+
+#: What GMAT R2026a wrote for hohmann.script (2026-12-03): the DifferentialCorrector's
+#: table columns, and its Targeter Text File up to the first iteration's goals.
+SOLVER_COLUMNS = [
+    "iteration",
+    "TOI.Element1",
+    "GOI.Element1",
+    "Sat.Earth.RMAG",
+    "Sat.Earth.RMAG_desired",
+    "Sat.Earth.RMAG_residual",
+    "Sat.Earth.RMAG_tolerance",
+    "Sat.Earth.ECC",
+    "Sat.Earth.ECC_desired",
+    "Sat.Earth.ECC_residual",
+    "Sat.Earth.ECC_tolerance",
+    "status",
+]
+RULE = "*" * 56
+TARGETER_HEAD = "\n".join(
+    [
+        RULE,
+        "*** Targeter Text File",
+        "*** ",
+        "*** Using Differential Correction",
+        "***",
+        "*** # variables",
+        "*** # goals",
+        "***",
+        "*** Variables:",
+        "***    TOI.Element#",
+        "***    GOI.Element#",
+        "***    ",
+        "*** Goals:",
+        "***    Sat.Earth.RMAG",
+        "***    Sat.Earth.ECC",
+        "***    ",
+        "*** SolverMode:  Solve",
+        "***    ",
+        RULE,
+        "",
+        "Iteration #",
+        "Running Nominal Pass",
+        "Variables:",
+        "   TOI.Element# = #",
+        "   GOI.Element# = #",
+        "   ",
+        "Goals and achieved values:",
+        "   Sat.Earth.RMAG  Desired: # Achieved: #",
+        "   Tolerance: #",
+        "   Sat.Earth.ECC  Desired: # Achieved: #",
+        "   Tolerance: #",
+        "   ",
+        RULE,
+        "",
+        "",
+        "Jacobian (Sensitivity matrix):",
+        "   #   #",
+        "   #   #",
+        "",
+        "",
+        "Inverse Jacobian:",
+        "   #   #",
+        "   #   #",
+        "",
+        "",
+        "New scaled variable estimates:",
+        "   TOI.Element# = #",
+        "   GOI.Element# = #",
+        "   ",
+        "Iteration #",
+    ]
+)
+TARGETER_TAIL = "\n".join(
+    ["   ", RULE, "", "", RULE, "*** Targeting Completed in # iterations", RULE, "", ""]
+)
+
+
+@pytest.mark.parametrize(("label", "iterations"), [("g1", 3), ("g2", 8), ("max2", 2)])
+def test_the_targeter_writes_gmat_s_solver_file_and_table(engine_root, label, iterations) -> None:
+    run = probe(engine_root)["solver"][label]
+    assert run["file"] == "DifferentialCorrectorDC.data"
+    assert run["columns"] == SOLVER_COLUMNS
+    assert run["dtypes"] == ["int64"] + ["float64"] * 10 + ["string"]
+    assert run["skeleton"].startswith(TARGETER_HEAD) and run["skeleton"].endswith(TARGETER_TAIL)
+    n = run["attrs"]["n_iterations"]
+    assert run["attrs"] == {
+        "solver_type": "DifferentialCorrector",
+        "solver_mode": "Solve",
+        "n_iterations": n,
+        "n_variables": 2,
+        "n_goals": 2,
+        "converged": label != "max2",
+    }
+    assert run["status"] == ["running"] * (n - 1) + ["max_iter" if label == "max2" else "converged"]
+    if label == "max2":  # stopped after MaximumIterations nominal passes, as real GMAT does
+        assert n == 2
+        assert run["verdict"] == [
+            "*** Targeting did not converge in 2 iterations",
+            "!!! WARNING: Targeter did NOT converge!",
+        ]
+        assert run["final"]["Sat.Earth.ECC"] > 1e-3
+        return
+    assert abs(n - iterations) <= 2  # real GMAT took `iterations` from this guess
+    assert run["verdict"] == ["*** The Targeter converged!"]
+    toi, goi = run["variables"]["TOI.Element1"][-1], run["variables"]["GOI.Element1"][-1]
+    assert toi == pytest.approx(0.9332, abs=2e-4) and goi == pytest.approx(0.8177, abs=2e-4)
+    assert run["final"]["Sat.Earth.SMA"] == pytest.approx(12000.0, abs=0.5)

@@ -258,6 +258,18 @@ def test_archive_sweep_reopens_from_the_archive_alone(tmp_path: Path) -> None:
     assert Path(values["archive"]).is_file() and not (tmp_path / "archive" / "sweep").exists()
 
 
+def test_targeting_sweep_converges_from_every_guess(tmp_path: Path) -> None:
+    values = run_example("targeting_sweep.py", tmp_path / "targeting")
+    assert values["runs"] == "9" and values["statuses"] == "converged"
+    iterations = [int(n) for n in values["iterations"].split(", ")]
+    assert iterations.index(min(iterations)) == 4  # the guess 1.0, nearest the solution
+    assert iterations[:5] == sorted(iterations[:5], reverse=True)
+    assert iterations[4:] == sorted(iterations[4:])
+    low, high = (float(v) for v in values["first_burn_km_s"].split(".."))
+    assert 0.9330 <= low <= high <= 0.9334  # the Hohmann transfer's first burn, 0.9332
+    check_png(Path(values["png"]))
+
+
 def test_run_sh_without_gmat_root_says_stand_in_and_how_to_build_a_gmat(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GMAT_ROOT"}
     result = subprocess.run(

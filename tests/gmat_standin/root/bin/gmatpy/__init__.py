@@ -6,7 +6,8 @@ field access on objects, ``UseLogFile``, ``RunScript``, ``APIException`` and the
 constants) on top of a small GMAT-script interpreter with exact two-body Kepler physics, and
 writes ReportFile / CCSDS-OEM EphemerisFile / Legacy ContactLocator files in GMAT's text
 formats. See the submodules for the script subset (``_script``), physics and approximations
-(``_kepler``, ``_timesys``), outputs (``_outputs``) and fault injection (``_engine``).
+(``_kepler``, ``_timesys``), outputs (``_outputs``), targeting (``_targeter``: Target, Vary,
+Achieve, Maneuver; ``_solver``: the DifferentialCorrector) and fault injection (``_engine``).
 
 ``__gmat_standin__ = True`` tells callers this is not a real GMAT.
 """

@@ -2,9 +2,10 @@
 
 Known script types: Spacecraft, ForceModel (GMAT class ``ODEModel``), Propagator (GMAT class
 ``PropSetup``), ReportFile, EphemerisFile, ContactLocator, GroundStation, CoordinateSystem,
-Variable and String. Any other ``Create <Type>`` makes a :class:`GenericResource` whose
-fields are typed from the script values. A known type also accepts script fields outside
-its schema (GUI-saved scripts carry dozens of cosmetic ones): they become generic fields.
+Variable, String, ImpulsiveBurn and DifferentialCorrector. Any other ``Create <Type>`` makes
+a :class:`GenericResource` whose fields are typed from the script values. A known type also
+accepts script fields outside its schema (GUI-saved scripts carry dozens of cosmetic ones):
+they become generic fields.
 
 Spacecraft state: Keplerian (``SMA ECC INC RAAN AOP TA``) and Cartesian (``X .. VZ``) fields
 are both always readable and writable; the representation last written is the stored one
@@ -386,6 +387,52 @@ class StringVar(GmatObject):
     SCHEMA = (_text("Value", ""),)
 
 
+class ImpulsiveBurn(GmatObject):
+    """An impulsive burn: a velocity change of ``Element1..3`` km/s applied by ``Maneuver``
+    (see ``_solver.maneuver`` for the axes the stand-in supports)."""
+
+    TYPE_NAME = "ImpulsiveBurn"
+    ANCESTORS = ("Burn",)
+    CATEGORIES = ("BURN", "IMPULSIVE_BURN")
+    SCHEMA = (
+        _text("CoordinateSystem", "Local", OBJECT_TYPE),
+        _text("Origin", "Earth", OBJECT_TYPE),
+        enum("Axes", "VNB", ("VNB", "LVLH", "MJ2000Eq", "SpacecraftBody")),
+        real("Element1", 0.0),
+        real("Element2", 0.0),
+        real("Element3", 0.0),
+        _bool("DecrementMass", False),
+        _names("Tank", []),
+        real("Isp", 300, at_least(0, strict=True)),
+        real("GravitationalAccel", 9.81, at_least(0, strict=True)),
+        enum("VectorFormat", "Cartesian", ("Cartesian", "Spherical")),
+    )
+
+
+class DifferentialCorrector(GmatObject):
+    """GMAT's DifferentialCorrector solver (run by ``Target`` blocks, see ``_solver``)."""
+
+    TYPE_NAME = "DifferentialCorrector"
+    ANCESTORS = ("Solver",)
+    CATEGORIES = ("SOLVER",)
+    SCHEMA = (
+        _bool("ShowProgress", True),
+        enum("ReportStyle", "Normal", ("Normal", "Concise", "Verbose", "Debug")),
+        _text("ReportFile", "", FILENAME_TYPE),
+        _int("MaximumIterations", 25, 1),
+        enum(
+            "DerivativeMethod",
+            "ForwardDifference",
+            ("ForwardDifference", "CentralDifference", "BackwardDifference"),
+        ),
+        enum("Algorithm", "NewtonRaphson", ("NewtonRaphson", "Broyden", "ModifiedBroyden")),
+    )
+
+    def __init__(self, name: str, type_name: str | None = None) -> None:
+        super().__init__(name, type_name)
+        self._values["ReportFile"] = f"DifferentialCorrector{name}.data"
+
+
 class GenericResource(GmatObject):
     """Any other resource type: fields are accepted and typed from their script values."""
 
@@ -407,6 +454,8 @@ TYPES: dict[str, type[GmatObject]] = {
     "CoordinateSystem": CoordinateSystem,
     "Variable": Variable,
     "String": StringVar,
+    "ImpulsiveBurn": ImpulsiveBurn,
+    "DifferentialCorrector": DifferentialCorrector,
 }
 
 #: Type codes a generic field may take, from the kind of its script value.

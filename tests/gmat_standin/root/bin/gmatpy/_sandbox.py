@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kepler, _outputs, _params
+from . import _kepler, _outputs, _params, _solver
 from ._base import APIException, GmatObject
 from ._resources import (
     CARTESIAN,
@@ -61,6 +61,8 @@ class Sandbox:
         self.objects = {name: obj.clone() for name, obj in objects.items()}
         self.commands = commands
         self.sats: dict[str, _Sat] = {}
+        self.publishing = True  # solver passes publish no report rows
+        self.solver_files: set[str] = set()
         self.reports: dict[str, tuple[ReportFile, list[_params.Evaluator], _outputs.Report]] = {}
         try:
             self._initialize()
@@ -120,6 +122,8 @@ class Sandbox:
                         self._get(stop.value, Variable, f"{where}: stop condition value")
             elif isinstance(cmd, Assignment) and cmd.target not in self.objects:
                 raise RunError(f"{where}: unknown resource {cmd.target!r}")
+            elif cmd.type_name in ("Target", "Vary", "Achieve", "Maneuver"):
+                _solver.check(self, cmd, where)
 
     def _check_force_model(self, fm: ForceModel) -> None:
         if fm.get_value("CentralBody") != "Earth":
@@ -133,18 +137,41 @@ class Sandbox:
 
     # --- execution ----------------------------------------------------------------------------
     def execute(self) -> None:
-        """Run every command; raises RunError."""
+        """Run every command (a Target runs its block); raises RunError."""
         for cmd in self.commands:
-            try:
-                if isinstance(cmd, Propagate):
-                    self._propagate(cmd)
-                elif isinstance(cmd, Assignment):
-                    self._assign(cmd)
-            except (_kepler.OrbitError, APIException, ValueError) as exc:
-                raise RunError(
-                    f"{cmd.type_name} command failed on line {cmd.lineno} "
-                    f"({cmd.text.rstrip(';')}): {exc}"
-                ) from None
+            if not getattr(cmd, "in_branch", False):
+                self.run_command(cmd)
+
+    def run_command(self, cmd: Command) -> None:
+        """Run one command (Vary and Achieve run only inside their Target); raises RunError."""
+        try:
+            if isinstance(cmd, Propagate):
+                self._propagate(cmd)
+            elif isinstance(cmd, Assignment):
+                self._assign(cmd)
+            elif cmd.type_name == "Maneuver":
+                _solver.maneuver(self, cmd)  # type: ignore[arg-type]
+            elif cmd.type_name == "Target":
+                _solver.run_target(self, cmd)  # type: ignore[arg-type]
+        except (_kepler.OrbitError, APIException, ValueError) as exc:
+            raise RunError(
+                f"{cmd.type_name} command failed on line {cmd.lineno} "
+                f"({cmd.text.rstrip(';')}): {exc}"
+            ) from None
+
+    def snapshot(self) -> dict[str, tuple]:
+        """Every spacecraft's epoch, state and segments (a solver pass starts from them)."""
+        return {n: (s.t, s.r.copy(), s.v.copy(), list(s.segments)) for n, s in self.sats.items()}
+
+    def restore(self, saved: dict[str, tuple]) -> None:
+        """Put the spacecraft back as :meth:`snapshot` saw them."""
+        for name, (t, r, v, segments) in saved.items():
+            sat = self.sats[name]
+            sat.t, sat.r, sat.v, sat.segments = t, r.copy(), v.copy(), list(segments)
+
+    def frame_now(self) -> _params.Frame:
+        """A one-instant frame of the current states (for an Achieve's parameter)."""
+        return _params.Frame(1, lambda name: self._still(name, 1), self.objects)
 
     def _stop_seconds(self, cmd: Propagate, orbits: dict[str, _kepler.Orbit]) -> float:
         if not cmd.stops:  # GMAT takes one step
@@ -204,19 +231,20 @@ class Sandbox:
             t, r, v, _ = states[name]
             sat.segments.append((sat.t, float(t[-1]), orbit))
             sat.t, sat.r, sat.v = float(t[-1]), r[-1].copy(), v[-1].copy()
-        self.log(f"{cmd.text.rstrip(';')}: {len(taus)} report steps over {duration:.16g} s")
+        if self.publishing:  # GMAT logs nothing of a solver's passes
+            self.log(f"{cmd.text.rstrip(';')}: {len(taus)} report steps over {duration:.16g} s")
+
+    def _still(self, name: str, n: int) -> tuple:
+        """``n`` copies of spacecraft ``name``'s current state (as a frame looks it up)."""
+        sat = self.sats[name]
+        return (np.full(n, sat.t), np.tile(sat.r, (n, 1)), np.tile(sat.v, (n, 1)), sat.t_initial)
 
     def _publish(self, n: int, states: dict[str, tuple]) -> None:
+        if not self.publishing:
+            return
+
         def lookup(name: str) -> tuple:
-            if name in states:
-                return states[name]
-            sat = self.sats[name]
-            return (
-                np.full(n, sat.t),
-                np.tile(sat.r, (n, 1)),
-                np.tile(sat.v, (n, 1)),
-                sat.t_initial,
-            )
+            return states[name] if name in states else self._still(name, n)
 
         frame = _params.Frame(n, lookup, self.objects)
         for obj, evaluators, report in self.reports.values():
@@ -224,18 +252,24 @@ class Sandbox:
             report.add([_outputs.format_values(ev(frame), precision) for ev in evaluators])
 
     def _assign(self, cmd: Assignment) -> None:
-        obj, tok = self.objects[cmd.target], cmd.value
-        value = self._rhs(tok)
-        sat = self.sats.get(cmd.target)
-        if sat is not None and cmd.field_name in KEPLERIAN + CARTESIAN:
+        self._set(cmd.target, cmd.field_name, self._rhs(cmd.value))
+
+    def set_path(self, path: str, value: Any) -> None:
+        """Set ``Resource.Field`` (or a Variable) at run time, as a Vary does."""
+        owner, _, field = path.partition(".")
+        self._set(owner, field or "Value", value)
+
+    def _set(self, target: str, field_name: str, value: Any) -> None:
+        obj, sat = self.objects[target], self.sats.get(target)
+        if sat is not None and field_name in KEPLERIAN + CARTESIAN:
             sat.obj.set_cartesian([*sat.r.tolist(), *sat.v.tolist()])
-            sat.obj.set_value(cmd.field_name, value)
+            sat.obj.set_value(field_name, value)
             cart = sat.obj.cartesian()
             sat.r, sat.v = np.array(cart[:3]), np.array(cart[3:])
-        elif sat is not None and cmd.field_name == "Epoch":
+        elif sat is not None and field_name == "Epoch":
             raise RunError("changing a spacecraft Epoch in the mission sequence is not supported")
         else:
-            obj.set_value(cmd.field_name, value)
+            obj.set_value(field_name, value)
 
     def _rhs(self, tok: Token | None) -> Any:
         assert tok is not None

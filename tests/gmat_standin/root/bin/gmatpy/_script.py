@@ -8,7 +8,8 @@ as an unquoted epoch), ``Var = value`` for a Variable/String, ``BeginMissionSequ
 in the mission sequence ``Propagate [BackProp|Synchronized] Prop(Sat[, Sat2]) {stop, ...}``
 (stop conditions ``Sat.ElapsedSecs = <number|Variable>``, ``Sat.ElapsedDays = ...``,
 ``Sat[.Earth].Periapsis``, ``Sat[.Earth].Apoapsis``; the old in-parenthesis form works too)
-and assignments (``Sat.SMA = 7100``, ``V = 3``, ``V = W``). Anything else raises
+assignments (``Sat.SMA = 7100``, ``V = 3``, ``V = W``), ``Maneuver Burn(Sat)`` and
+``Target``/``Vary``/``Achieve``/``EndTarget`` blocks (see ``_targeter``). Anything else raises
 :class:`ScriptError` with the line number.
 """
 
@@ -181,6 +182,8 @@ def token(raw: str) -> Token:
 
 def parse(text: str, objects: dict[str, GmatObject]) -> Script:
     """Parse script ``text`` on top of the built-in ``objects``; raise ScriptError."""
+    from . import _targeter  # it builds on this module's Command and tokens
+
     objects = dict(objects)
     commands: list[Command] = [Command("NoOp", "", 0)]
     in_mission = False
@@ -195,11 +198,14 @@ def parse(text: str, objects: dict[str, GmatObject]) -> Script:
                 raise ScriptError(lineno, "BeginMissionSequence appears twice")
             in_mission = True
             commands.append(Command("BeginMissionSequence", stmt, lineno))
-        elif head == "Propagate":
+        elif head == "Propagate" or head in _targeter.HEADS:
             if not in_mission:  # GMAT starts the mission sequence implicitly
                 in_mission = True
                 commands.append(Command("BeginMissionSequence", "BeginMissionSequence", lineno))
-            commands.append(_propagate(lineno, stmt))
+            if head == "Propagate":
+                commands.append(_propagate(lineno, stmt))
+            else:
+                commands.append(_targeter.parse_command(lineno, stmt))
         elif "=" in stmt:
             body = stmt[5:] if stmt.startswith("GMAT ") else stmt
             target, _, value = body.partition("=")
@@ -211,6 +217,7 @@ def parse(text: str, objects: dict[str, GmatObject]) -> Script:
         else:
             where = "mission sequence" if in_mission else "resource section"
             raise ScriptError(lineno, f"unsupported {where} statement: {stmt!r}")
+    _targeter.nest(commands)
     for prev, nxt in itertools.pairwise(commands):
         prev.next = nxt
     return Script(objects, commands)
