@@ -249,3 +249,26 @@ def test_cli_until_reports_each_batch_and_refuses_bad_flags(example_script, tmp_
         assert bad.exit_code == 2, bad.output
         assert needle in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_ctrl_c_on_an_until_sweep_says_to_run_the_same_command(example_script, tmp_path) -> None:
+    out = tmp_path / "interrupted"
+    driver = subprocess.Popen(
+        _until_command(example_script, out),
+        env={**os.environ, "GMAT_STANDIN_DELAY": "0.2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_entries(out / "manifest.jsonl", 3)
+        os.killpg(driver.pid, signal.SIGINT)
+        _, stderr = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 130, stderr
+    said = [line for line in stderr.splitlines() if line.strip()]
+    assert said[-1] == "go on with: the same command (it continues to the same runs)", said
+    assert not any("Traceback" in line for line in said), said
