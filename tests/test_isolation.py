@@ -198,7 +198,7 @@ def test_a_request_the_host_cannot_serve_fails_alone_and_the_host_stays(
         isolation.run_isolated(str(fault_script), [_run(0)], None)
         host = isolation.host_pid()
         with pytest.raises(EngineError, match="KeyError: 'no-such-operation'"):
-            isolation._engine.submit("no-such-operation", (), None, 60).reply()
+            isolation._engine().submit("no-such-operation", (), None, 60).reply()
         after = isolation.run_isolated(str(fault_script), [_run(1)], None)
         assert isolation.host_pid() == host
     finally:

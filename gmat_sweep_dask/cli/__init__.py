@@ -21,6 +21,7 @@ from gmat_sweep_dask.cli.common import (
     finish,
     handle_errors,
     run_options,
+    start_engines,
     sweep_options,
 )
 
@@ -65,19 +66,22 @@ def run(
           --grid 'Sat.ECC=0.001,0.01' --out runs/sma
       gmat-sweep-dask run leo.script --samples table.csv --out runs/table
     """
-    from gmat_sweep_dask.design import make_design
-    from gmat_sweep_dask.design.grid_grammar import parse_axes
-    from gmat_sweep_dask.design.samples import read_table
     from gmat_sweep_dask.errors import SpecError
-    from gmat_sweep_dask.execute.sweep import Sweep
 
     if samples is not None and grid_tokens:
         raise SpecError("give either --grid or --samples, not both")
-    table = read_table(samples) if samples is not None else None
-    axes = parse_axes(grid_tokens) if grid_tokens else None
-    if axes is None and table is None:
+    if not grid_tokens and samples is None:
         raise SpecError("give at least one --grid NAME=SPEC, or --samples FILE")
     run_args = cluster_choice(options)
+    start_engines(run_args, options["isolate"])  # GMAT boots while we import and read
+
+    from gmat_sweep_dask.design import make_design
+    from gmat_sweep_dask.design.grid_grammar import parse_axes
+    from gmat_sweep_dask.design.samples import read_table
+    from gmat_sweep_dask.execute.sweep import Sweep
+
+    table = read_table(samples) if samples is not None else None
+    axes = parse_axes(grid_tokens) if grid_tokens else None
     job = Sweep(script, make_design(grid=axes, samples=table), out, **sweep_options(options))
     finish(job.run(**run_args), run_args["progress"])
 

@@ -221,6 +221,20 @@ def cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def start_engines(run_args: dict[str, Any], isolate: bool | None) -> None:
+    """Start now the GMAT engine hosts of the LocalCluster the command will run in this
+    process (see :func:`~gmat_sweep_dask.execute.cluster.starts_local`), so GMAT boots
+    while the command reads its input; they stop at exit if it never runs."""
+    from gmat_sweep_dask import config
+    from gmat_sweep_dask.execute.cluster import local_workers, starts_local
+
+    spec = run_args["cluster"]
+    if config.get("isolate", isolate) and starts_local(None, run_args["scheduler"], spec):
+        from gmat_sweep_dask.execute import isolation
+
+        isolation.warm(local_workers(spec))
+
+
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--keep-raw", is_flag=True, default=None, help=help_text("keep-raw")),

@@ -4,8 +4,12 @@ Precedence: an explicit ``client``; else a ``scheduler`` address to join (option
 TLS); else a ``dask-jobqueue`` cluster described by a :class:`ClusterSpec` (SLURM, PBS,
 SGE, LSF; see :mod:`gmat_sweep_dask.execute.jobqueue`); else the active default client
 (``distributed.Client()`` created earlier in the session); else a new ``LocalCluster`` on
-127.0.0.1 with one single-threaded worker process per core, its dashboard on 127.0.0.1
-(its workers leave SIGINT to the driver: :mod:`~.workersignals`). A cluster started here
+127.0.0.1 with one single-threaded worker per core, its dashboard on 127.0.0.1. With GMAT
+isolated in engine processes (the default) its workers are threads of the driver, each
+feeding its own engine process: nothing to spawn but the engines, which start while the
+driver checks the script (:func:`starts_local`). Without isolation they are processes
+(GMAT must not run in the driver), which leave SIGINT to it (:mod:`~.workersignals`).
+A cluster started here
 is closed when the sweep ends and uses TLS with credentials made for it
 (:mod:`gmat_sweep_dask.execute.security`) unless insecure; a client the caller passed or
 created, or a scheduler it names, is used as it is and never closed.
@@ -37,6 +41,8 @@ queue for the cores while holding memory."""
 WORKER_MEMORY = 256 * 2**20
 """Memory a local worker process and its GMAT engine process need at least (about 250 MB
 measured with the stand-in engine; a real GMAT engine needs more)."""
+
+_PRELOAD = ["gmat_sweep_dask.execute.workersignals"]  # worker processes: Ctrl-C is the driver's
 
 KEEP_LOST_WORKERS = "1h"
 """``distributed.deploy.lost-worker-timeout`` while a LocalCluster started here runs. A
@@ -75,8 +81,12 @@ def connect(
     spec: ClusterSpec | None = None,
     tls: TLS | None = None,
     announce: bool = True,
+    threads: bool = False,
 ) -> Iterator[Client]:
     """Yield a connected client following the precedence in the module docstring.
+
+    ``threads`` makes the workers of a new LocalCluster threads of this process (for
+    isolated sweeps, whose GMAT runs in engine processes); else they are processes.
 
     ``workdir`` (default: the current directory) is where a dask-jobqueue cluster's
     workers find their TLS credentials: the sweep directory, which they must see anyway.
@@ -111,20 +121,19 @@ def connect(
     if active is not None:
         yield active
         return
-    if spec.workers is not None:
-        check_local_workers(spec.workers)
-    n_workers = spec.workers or os.cpu_count() or 1
+    n_workers = local_workers(spec)
+    kind = {"protocol": "tls://" if secure else "tcp://"} if threads else {"preload": _PRELOAD}
     with (
         dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
         LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
-            processes=True,
+            processes=not threads,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.CRITICAL,
-            preload=["gmat_sweep_dask.execute.workersignals"],  # Ctrl-C is the driver's
             security=security.temporary() if secure else None,
+            **kind,
         ) as cluster,
         Client(cluster) as local,
     ):
@@ -132,6 +141,28 @@ def connect(
             workers = f"{n_workers} worker" + ("" if n_workers == 1 else "s")
             _announce(f"LocalCluster with {workers}", local, secure, [_dashboard(local)])
         yield local
+
+
+def starts_local(client: Client | None, scheduler: str | None, spec: ClusterSpec | None) -> bool:
+    """Whether :func:`connect` with these arguments starts a new LocalCluster."""
+    if client is not None or scheduler is not None:
+        return False
+    if spec is not None and spec.kind != "local":
+        return False
+    return "distributed" not in sys.modules or _active_client() is None
+
+
+def local_workers(spec: ClusterSpec | None) -> int:
+    """How many workers a LocalCluster started for ``spec`` has (default: one per core).
+
+    Raises:
+        UsageError: more workers asked for than this machine can run (see
+            :func:`check_local_workers`).
+    """
+    workers = spec.workers if spec is not None else None
+    if workers is not None:
+        check_local_workers(workers)
+    return workers or os.cpu_count() or 1
 
 
 def local_worker_limit() -> tuple[int, str]:

@@ -10,9 +10,13 @@ answered every earlier request, so a cold start after a crash is never run time.
 Requests go over a socketpair, not stdin/stdout, so whatever GMAT prints cannot corrupt
 the protocol.
 
-Requests from every thread of the process share one ordered queue (:class:`SharedEngine`)
-and are pipelined: the next run is already queued in the host while the worker converts
-the last result, removes its scratch directory, or writes the previous batch's files.
+Requests from every thread of a worker share one ordered queue
+(:class:`~.sharedengine.SharedEngine`) and are pipelined: the next run is already queued in
+the host while the worker converts the last result, removes its scratch directory, or
+writes the previous batch's files. There is one queue and host per Dask worker, whether
+the worker is a process of its own or one of several threads of the driver (the
+LocalCluster a sweep starts), and one for callers outside any worker (the driver's
+checks). :func:`warm` starts hosts ahead of their workers' first runs.
 Nothing waits forever: a host must be ready and a field check answered within
 ``engine_timeout`` (setting ``gmat-sweep-dask.engine-timeout``), a failure anywhere on
 the reply path fails the request being answered and starts a fresh host, and a caller
@@ -22,173 +26,27 @@ whose answer can no longer come (the thread reading answers died) gets an error.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import os
 import shutil
+import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
-from gmat_sweep_dask.execute.engine import RunResult, normalised
-from gmat_sweep_dask.execute.hostlink import Answer, EngineError, EngineHost, EngineLost
-from gmat_sweep_dask.execute.postprocess import Hook
+from gmat_sweep_dask.execute.hostlink import EngineError
 from gmat_sweep_dask.execute.scratch import scratch_dir
-from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
+from gmat_sweep_dask.execute.sharedengine import SharedEngine
+from gmat_sweep_dask.execute.ticket import Ticket
 
-PIPELINE_DEPTH = 3
-"""Requests sent to the engine host at once: the running one and two more, so a busy
-worker that reads an answer late (its receiver thread never preempts) never starves it."""
+if TYPE_CHECKING:  # pandas and pyarrow load when results arrive: engines start first
+    from gmat_sweep_dask.execute.engine import RunResult
+    from gmat_sweep_dask.execute.postprocess import Hook
 
 RunRequest = tuple[int, dict[str, Any], Path | None]
 """``(run_id, overrides, working_dir)`` of one run; ``None`` runs in a scratch directory."""
-
-
-class SharedEngine:
-    """One engine host per process, fed in order by any thread, ``PIPELINE_DEPTH`` deep.
-
-    Requests are answered strictly in the order they were submitted, whichever thread
-    submitted them.
-
-    A receiver thread waits for the answer to the head request (within its deadline);
-    when the host is lost, the head request fails and the ones sent behind it, which
-    never started, are sent again to a fresh host (all of them fail instead if the host
-    never became ready). Hosts are started by the receiver thread only: a host dies with
-    the thread that started it (Linux parent-death signal), and the receiver lives as
-    long as the process.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._waiting: deque[Ticket] = deque()
-        self._sent: deque[Ticket] = deque()
-        self._host: EngineHost | None = None
-        self._receiver: threading.Thread | None = None
-
-    def submit(
-        self,
-        operation: str,
-        arguments: tuple[Any, ...],
-        timeout: float | None,
-        engine_timeout: float,
-    ) -> Ticket:
-        """Queue one request behind every earlier one; returns at once."""
-        with self._cond:
-            ticket = Ticket(operation, arguments, timeout, engine_timeout, self._live_receiver())
-            self._waiting.append(ticket)
-            self._send()
-            self._cond.notify_all()
-        return ticket
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the current host, if one is running."""
-        with self._cond:
-            return self._host.process.pid if self._host and self._host.alive else None
-
-    def shutdown(self) -> None:
-        """Stop the host (requests it was serving fail); the next request starts a fresh one."""
-        with self._cond:
-            host = self._host
-        if host is not None:
-            host.kill()
-
-    def _live_receiver(self) -> threading.Thread:
-        """The receiver thread; a dead one (its requests fail) is replaced."""
-        if self._receiver is not None and self._receiver.is_alive():
-            return self._receiver
-        if self._receiver is not None:
-            if self._host is not None:
-                self._host.kill()
-            dead = Answer(error=EngineLost(RECEIVER_DIED), host_lost=True)
-            for ticket in (*self._sent, *self._waiting):
-                ticket.resolve(dead)
-            self._host, self._sent, self._waiting = None, deque(), deque()
-        self._receiver = threading.Thread(
-            target=self._receive, name="gmat-sweep-dask-engine", daemon=True
-        )
-        self._receiver.start()
-        return self._receiver
-
-    def _send(self) -> None:
-        """Move waiting requests to a live host while fewer than PIPELINE_DEPTH are there.
-
-        Without a live host nothing moves: the receiver starts a fresh one once nothing
-        is left in flight, so a request is never answered by a host it was not sent to.
-        """
-        host = self._host
-        if host is None or not host.alive:
-            return
-        while self._waiting and len(self._sent) < PIPELINE_DEPTH:
-            ticket = self._waiting.popleft()
-            with contextlib.suppress(OSError):  # a host that just died: the receiver sees EOF
-                host.send(ticket.operation, ticket.arguments)
-            if not self._sent and host.ready:
-                ticket.begin()
-            self._sent.append(ticket)
-
-    def _start_host(self) -> None:
-        """Start a fresh host for the waiting requests (receiver thread, lock held)."""
-        if self._host is not None:
-            self._host.kill()
-        try:
-            self._host = EngineHost()
-        except Exception as exc:  # fork/exec failed (process or memory limits...)
-            self._host = None
-            failed = EngineLost(f"cannot start the GMAT engine process: {exc}")
-            self._waiting.popleft().resolve(Answer(error=failed, host_lost=True, started=False))
-            return
-        self._send()
-
-    def _receive(self) -> None:
-        _never_preempt()
-        while True:
-            with self._cond:
-                while not self._sent and not self._waiting:
-                    self._cond.wait()
-                if not self._sent:
-                    self._start_host()
-                    continue
-                head, host = self._sent[0], self._host
-            assert host is not None
-            try:
-                answer = host.answer(head)
-            except Exception as exc:  # e.g. an answer that cannot be unpickled: never hang
-                host.kill()
-                reason = f"the reply path from the GMAT engine failed: {type(exc).__name__}: {exc}"
-                answer = Answer(error=EngineLost(reason), host_lost=True)
-            self._settle(head, answer)
-
-    def _settle(self, head: Ticket, answer: Answer) -> None:
-        """Hand ``answer`` to ``head`` and move the queue on."""
-        with self._cond:
-            self._sent.popleft()
-            also_failed: list[Ticket] = []
-            if answer.host_lost and answer.started:  # those behind never started: resend
-                self._waiting.extendleft(reversed(self._sent))
-                self._sent.clear()
-            elif answer.host_lost:  # the host never became ready: nothing sent to it ran
-                also_failed, self._sent = list(self._sent), deque()
-            elif self._sent:
-                self._sent[0].begin()
-            self._send()
-        for ticket in (head, *also_failed):
-            ticket.resolve(answer)
-
-
-def _never_preempt() -> None:
-    """Make the calling thread SCHED_BATCH (Linux): its wake-ups never preempt the engine.
-
-    The host's answer wakes this thread on the host's own CPU; a normal thread would
-    preempt the host there (~0.6 ms per run), a batch thread waits its turn or for an
-    idle CPU. Nothing here waits on this thread: the next request is already queued.
-    """
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 @dataclass
@@ -201,6 +59,8 @@ class PendingRun:
 
     def result(self) -> RunResult:
         """The run's result with normalised tables; removes its scratch directory."""
+        from gmat_sweep_dask.execute.engine import RunResult, normalised
+
         try:
             raw = self.ticket.reply()
         except EngineError as failure:
@@ -213,7 +73,55 @@ class PendingRun:
         return normalised(raw)
 
 
-_engine = SharedEngine()
+_engines: dict[str | None, SharedEngine] = {}
+"""Each worker's engine, by worker address (None: callers outside any Dask worker)."""
+_spares: list[SharedEngine] = []
+"""Engines started ahead of the workers that will use them (:func:`warm`)."""
+_lock = threading.Lock()
+
+
+def _engine(worker: str | None = None) -> SharedEngine:
+    """The engine of ``worker`` (default: the Dask worker running this thread, if any).
+
+    A first request takes a warm spare engine if there is one.
+    """
+    key = worker if worker is not None else _worker_address()
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _spares.pop(0) if _spares else SharedEngine()
+            _engines[key] = engine
+        return engine
+
+
+def _worker_address() -> str | None:
+    """The address of the Dask worker running this thread; None outside a worker's task."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:
+        return None
+
+
+def warm(count: int) -> None:
+    """Have ``count`` spare engines, their hosts started now (booting GMAT while the
+    caller goes on); the next callers or workers to ask take them warm."""
+    with _lock:
+        fresh = [SharedEngine() for _ in range(count - len(_spares))]
+        _spares.extend(fresh)
+    for engine in fresh:
+        engine.warm()
+
+
+def hand_on() -> None:
+    """Give this caller's engine (warm from a check) to the next worker that asks for one."""
+    with _lock:
+        engine = _engines.pop(None, None)
+        if engine is not None:
+            _spares.insert(0, engine)
 
 
 def start_runs(
@@ -225,7 +133,7 @@ def start_runs(
     hook: Hook | None = None,
     contexts: Sequence[dict[str, Any]] | None = None,
 ) -> list[PendingRun]:
-    """Queue ``runs`` in this process's engine host, in order; returns at once.
+    """Queue ``runs`` in this worker's engine host, in order; returns at once.
 
     A run without a working directory gets a scratch directory here, removed when its
     result is collected. ``timeout`` counts from the moment the host could start the run
@@ -233,12 +141,13 @@ def start_runs(
     ``engine_timeout`` bounds a fresh host's start (default: the ``engine-timeout`` setting).
     """
     start_limit = float(config.get("engine-timeout", engine_timeout))
+    engine = _engine()
     pending = []
     for i, (run_id, overrides, working_dir) in enumerate(runs):
         scratch = scratch_dir(run_id) if working_dir is None else None
         context = contexts[i] if contexts is not None else {}
         arguments = (script, run_id, overrides, working_dir or scratch, hook, context)
-        ticket = _engine.submit("run", arguments, timeout, start_limit)
+        ticket = engine.submit("run", arguments, timeout, start_limit)
         pending.append(PendingRun(run_id, ticket, scratch))
     return pending
 
@@ -246,34 +155,36 @@ def start_runs(
 def start_request(operation: str, arguments: tuple[Any, ...], timeout: float | None) -> Ticket:
     """Queue one request of ``operation`` (see :mod:`~.enginehost`) in this process's
     engine host, answered within ``timeout``; returns at once."""
-    return _engine.submit(operation, arguments, timeout, float(config.get("engine-timeout")))
+    return _engine().submit(operation, arguments, timeout, float(config.get("engine-timeout")))
 
 
 def run_isolated(script: str, runs: Sequence[RunRequest], timeout: float | None) -> list[RunResult]:
-    """Run ``runs`` in this process's engine host and wait: one result per run, in order."""
+    """Run ``runs`` in this worker's engine host and wait: one result per run, in order."""
     return [run.result() for run in start_runs(script, runs, timeout)]
 
 
 def check_isolated(
-    script: str, fields: list[str], engine_timeout: float | None = None
+    script: str, fields: list[str], engine_timeout: float | None = None, dask_worker: Any = None
 ) -> dict[str, Any]:
-    """:func:`~gmat_sweep_dask.execute.engine.check_mission` in this process's engine host.
+    """:func:`~gmat_sweep_dask.execute.engine.check_mission` in this worker's engine host.
 
     The host must start and answer within ``engine_timeout`` each (default: the
-    ``engine-timeout`` setting).
+    ``engine-timeout`` setting). ``dask_worker`` (passed by ``Client.run``) names the
+    worker whose engine checks, so that its runs find the engine warm.
     """
-    return start_check(script, fields, engine_timeout)()
+    worker = str(dask_worker.address) if dask_worker is not None else None
+    return start_check(script, fields, engine_timeout, worker)()
 
 
 def start_check(
-    script: str, fields: list[str], engine_timeout: float | None = None
+    script: str, fields: list[str], engine_timeout: float | None = None, worker: str | None = None
 ) -> Callable[[], dict[str, Any]]:
     """Queue :func:`check_isolated`'s request now; the returned call waits for its answer.
 
     The engine host starts (and bootstraps GMAT) while the caller does other work.
     """
     limit = float(config.get("engine-timeout", engine_timeout))
-    ticket = _engine.submit("check", (script, fields), limit, limit)
+    ticket = _engine(worker).submit("check", (script, fields), limit, limit)
 
     def answer() -> dict[str, Any]:
         try:
@@ -286,13 +197,19 @@ def start_check(
 
 
 def host_pid() -> int | None:
-    """Process id of this process's engine host, if one is running."""
-    return _engine.pid
+    """Process id of the calling worker's engine host (outside a worker: the caller's), if
+    one is running."""
+    return _engine().pid
 
 
 def shutdown() -> None:
-    """Stop this process's engine host (also called at interpreter exit)."""
-    _engine.shutdown()
+    """Stop every engine host of this process, spares included (also called at exit);
+    the next request starts a fresh one."""
+    with _lock:
+        engines = [*_engines.values(), *_spares]
+        _spares.clear()
+    for engine in engines:
+        engine.shutdown()
 
 
 atexit.register(shutdown)

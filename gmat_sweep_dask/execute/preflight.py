@@ -48,24 +48,28 @@ def resolve_script(path: str | Path) -> Path:
     return script.resolve()
 
 
-def start_locally(script: Path, design: Design) -> Callable[[], dict[str, Any]]:
+def start_locally(script: Path, design: Design, spares: int = 0) -> Callable[[], dict[str, Any]]:
     """Start loading ``script`` in a local engine host; pass the result to
-    :func:`check_locally`. GMAT bootstraps meanwhile (the lock, the manifest...)."""
+    :func:`check_locally`. GMAT bootstraps meanwhile (the lock, the manifest...), and so
+    do ``spares`` more engine hosts, for the workers of a LocalCluster in this process."""
     from gmat_sweep_dask.execute import isolation
 
-    return isolation.start_check(str(script), list(design.fields))
+    answer = isolation.start_check(str(script), list(design.fields))
+    isolation.warm(spares)
+    return answer
 
 
 @contextlib.contextmanager
-def stopping_engine() -> Iterator[None]:
-    """Stop the engine host :func:`start_locally` started when the body ends, however
-    it ends (a refusal before the check, a sweep with nothing to run)."""
+def stopping_engine(started: bool = True) -> Iterator[None]:
+    """Stop the engine hosts :func:`start_locally` started (if ``started``) when the body
+    ends, however it ends (a refusal before the check, a sweep with nothing to run)."""
     from gmat_sweep_dask.execute import isolation
 
     try:
         yield
     finally:
-        isolation.shutdown()
+        if started:
+            isolation.shutdown()
 
 
 def check_locally(
@@ -75,13 +79,15 @@ def check_locally(
     report: str | bool | None,
     *,
     required: bool,
+    keep_warm: bool = False,
 ) -> dict[str, Any] | None:
     """Check ``script`` and ``design`` on this machine; return the GMAT engine's facts.
 
     ``started`` is the check :func:`start_locally` began. ``report`` is the ReportFile
     the caller will read (``None``: the only one; ``False``: not checked). Returns None
     when GMAT is not installed here and not ``required`` (the workers are elsewhere and
-    are checked by :func:`check_on_workers` instead).
+    are checked by :func:`check_on_workers` instead). ``keep_warm`` hands the engine
+    host that checked to the first worker of this process instead of stopping it.
 
     Raises:
         GmatMissingError: GMAT is not installed here and ``required``.
@@ -93,7 +99,10 @@ def check_locally(
     try:
         answer = started()
     finally:
-        isolation.shutdown()  # the driver needs no warm engine
+        if keep_warm:  # a worker of this process takes it
+            isolation.hand_on()
+        else:  # the driver needs no warm engine
+            isolation.shutdown()
     checked = _checked(script, design, report, answer, required=required)
     return checked["gmat"] if checked else None
 
@@ -248,25 +257,6 @@ def _check_report(script: str, wanted: str | bool | None, available: list[str]) 
         raise ScriptError(f"{script} writes several ReportFiles ({names}); pass report=NAME")
     if wanted is not None and wanted not in available:
         raise ScriptError(f"{script} has no ReportFile {wanted!r}; it has {', '.join(available)}")
-
-
-def elsewhere(spec: Any) -> bool:
-    """Whether a sweep with cluster ``spec`` runs away from this machine's GMAT.
-
-    True for a batch-system cluster, or when a default Dask client is active (its
-    workers may be anywhere); a new local cluster runs here.
-    """
-    if spec is not None and spec.kind != "local":
-        return True
-    if "distributed" not in sys.modules:  # no client can exist without it
-        return False
-    from distributed import default_client
-
-    try:
-        default_client()
-    except ValueError:
-        return False
-    return True
 
 
 def check_shared(client: Any, sweep_dir: Path) -> None:

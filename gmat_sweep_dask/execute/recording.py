@@ -17,6 +17,7 @@ from typing import Any
 from gmat_sweep_dask import config
 from gmat_sweep_dask.execute.interrupts import Guard
 from gmat_sweep_dask.execute.progress import Progress
+from gmat_sweep_dask.execute.result import SweepResult
 from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
 from gmat_sweep_dask.execute.task import Batch
 from gmat_sweep_dask.store import manifest as mf
@@ -99,9 +100,9 @@ def _record(
     return len(pending), reconciled
 
 
-def settle(manifest: mf.Manifest, fsync: bool) -> int:
+def settle(manifest: mf.Manifest, fsync: bool, started: str) -> SweepResult:
     """Tidy up a sweep with nothing left to run, without a cluster: fold in batches that
-    finished unrecorded and compact; return how many runs were folded in."""
+    finished unrecorded and compact; return the call's result (begun at ``started``)."""
     writer = ManifestWriter.reopen(manifest, fsync=fsync)
     try:
         reconciled = reconcile(manifest, writer)
@@ -109,4 +110,5 @@ def settle(manifest: mf.Manifest, fsync: bool) -> int:
             compact(manifest, writer)
     finally:
         writer.close()
-    return reconciled
+    wall = sessions.seconds({"started": started, "ended": sessions.now()}) or 0.0
+    return SweepResult(manifest.path.parent, manifest.status_counts(), wall, 0, {}, reconciled)

@@ -3,10 +3,9 @@
 :meth:`Sweep.run` decides everything before a cluster starts: it takes the directory's
 lock first (a second driver is refused at once, naming the first), reads the manifest
 under it, returns at once when nothing is left to do, and checks GMAT, the script, the
-fields and the values locally (:mod:`~.preflight`). Only then does it start or join a
-cluster, write the header and the script snapshot the workers run, fold in batches that
-finished unrecorded, and drive :class:`~.submit.Executor`, appending one manifest entry
-per run as results arrive; compaction ends it.
+fields and the values (:mod:`~.preflight`). Only then does it start or join a cluster,
+write the header and the script snapshot the workers run, and record the runs
+(:mod:`~.recording`: one manifest entry per run as results arrive; compaction ends it).
 """
 
 from __future__ import annotations
@@ -138,10 +137,8 @@ class Sweep:
         """
         job = cls.from_manifest(out, **reopen)
         if not isinstance(job.design, MonteCarlo):
-            raise SpecError(
-                f"{out}: only Monte Carlo sweeps can be extended, "
-                f"this one is a {job.design.kind} sweep"
-            )
+            kind = job.design.kind
+            raise SpecError(f"{out}: only Monte Carlo sweeps extend, this one is a {kind} sweep")
         job.grow(job.design.extended(n))
         return job
 
@@ -177,12 +174,12 @@ class Sweep:
     ) -> SweepResult:
         """Run every run not yet recorded as ok, appending manifest entries as they finish.
 
-        The cluster is chosen by :func:`gmat_sweep_dask.execute.cluster.connect` from ``client``,
-        ``scheduler`` (+ ``tls``) or ``cluster``. Before it starts, the lock is taken and every
-        check that needs no cluster is made; nothing is written before they pass, but ok runs
-        without intact data are recorded failed (``store/repair.py``). With ``require_report``
-        the ReportFile the caller will read (``report``, or the only one) is checked too. A
-        sweep with nothing left to run returns at once; returns the whole sweep's counts.
+        The cluster is chosen by :func:`~.cluster.connect` from ``client``, ``scheduler``
+        (+ ``tls``) or ``cluster``. Before one starts, the lock is taken and the script is
+        checked here (on a running cluster's workers instead); nothing is written before
+        the checks pass, but ok runs without intact data are recorded failed (``store/
+        repair.py``). With ``require_report`` the ReportFile to read (``report``, or the
+        only one) is checked too. Returns the whole sweep's counts.
 
         Raises:
             SweepLockedError: another live driver is running this sweep (named).
@@ -191,44 +188,46 @@ class Sweep:
                 does not fit its field.
             SweepDirError: ``out`` holds another sweep, or cannot be written.
         """
+        from gmat_sweep_dask.execute.cluster import connect, local_workers, starts_local
+
         start = sessions.now()
         fsync = bool(config.get("fsync"))
         wanted = report if require_report else False
-        started = preflight.start_locally(self.script, self.design)  # boots while we lock
-        with self.dir.locked(create=True), preflight.stopping_engine():
+        local = starts_local(client, scheduler, cluster)  # threads: workers of this process
+        threads, started = local and self.isolate, None  # GMAT boots while we lock:
+        if local or (cluster is not None and cluster.kind != "local"):  # a cluster to start
+            engines = local_workers(cluster) if threads else 1
+            started = preflight.start_locally(self.script, self.design, engines)
+        with self.dir.locked(create=True), preflight.stopping_engine(started is not None):
             existing = recorded_here(
                 self.dir, self.script, self.design, self._recorded_design, reopened=self._reopened
             )
             if existing is not None and not existing.pending() and not self._changes_header():
                 from gmat_sweep_dask.execute.recording import settle
 
-                reconciled = settle(existing, fsync)
-                self.manifest = existing
-                wall = sessions.seconds({"started": start, "ended": sessions.now()}) or 0.0
-                return SweepResult(self.out, existing.status_counts(), wall, 0, {}, reconciled)
-            remote = client is not None or scheduler is not None or preflight.elsewhere(cluster)
-            gmat = preflight.check_locally(
-                started, self.script, self.design, wanted, required=not remote
+                self.manifest = existing  # nothing to run: tidied up without a cluster
+                return settle(existing, fsync, start)
+            gmat = started and preflight.check_locally(
+                started, self.script, self.design, wanted, required=local, keep_warm=threads
             )
             pending = existing.pending() if existing is not None else range(self.design.n_runs)
             self.per_run.prepare(self.out, existing, pending)
-            from gmat_sweep_dask.execute.cluster import connect
             from gmat_sweep_dask.execute.recording import record_runs
 
+            where = {"scheduler": scheduler, "spec": cluster, "tls": tls, "threads": threads}
             with (
                 guard() as interrupts,
-                connect(
-                    client, self.out, scheduler=scheduler, spec=cluster, tls=tls, announce=progress
-                ) as active,
+                connect(client, self.out, announce=progress, **where) as active,
             ):
-                # the workers see GMAT and the script too (and their engines start warm)
-                on_workers = preflight.check_on_workers(
-                    active, self.script, self.design, wanted, self.isolate, self.per_run.hook
-                )
-                gmat = gmat or on_workers
+                if not threads:  # the workers see GMAT, the script, the hook (engines warm)
+                    on_workers = preflight.check_on_workers(
+                        active, self.script, self.design, wanted, self.isolate, self.per_run.hook
+                    )
+                    gmat = gmat or on_workers
                 manifest, writer = self._open(existing, gmat, fsync)
                 try:
-                    preflight.check_shared(active, self.out)
+                    if not threads:
+                        preflight.check_shared(active, self.out)
                     executed, reconciled, session = record_runs(
                         active,
                         manifest,

@@ -35,8 +35,8 @@ from gmat_sweep_dask.execute.postprocess import Hook
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import layout
 
-_WRITER = threading.Lock()
-"""Held by the one batch of this process that is writing its files off the worker slot."""
+_WRITERS: dict[str, threading.Lock] = {}
+"""By worker address: held by the one batch of that worker writing its files off its slot."""
 
 
 @dataclass(frozen=True)
@@ -166,18 +166,18 @@ def _slot_handed_on() -> Iterator[None]:
     Inside a Dask worker the task secedes from the thread pool, so the next batch queues
     its runs in the engine host behind this one's last run, and the engine keeps running
     while this batch writes and fsyncs (it would otherwise idle through every batch's
-    writes and Dask's hand-over to the next task). At most one batch per process is
+    writes and Dask's hand-over to the next task). At most one batch per worker is
     past this point at a time: a second waits, holding its slot, so slow disks throttle
     the worker instead of piling up threads. Outside a worker this does nothing.
     """
     try:
         from distributed import get_worker, secede
 
-        get_worker()
+        worker = get_worker()
     except (ImportError, ValueError):
         yield
         return
-    with _WRITER:
+    with _WRITERS.setdefault(str(worker.address), threading.Lock()):
         secede()
         yield
 
