@@ -7,9 +7,17 @@ Measures, for one sweep run in a fresh driver process:
   a LocalCluster, the scheduler) when ``sweep()`` returns;
 * wall time and runs/s of the whole sweep;
 * files left in the sweep directory per run (raw GMAT text off, the default);
-* time to reopen the result frame.
+* time to reopen the result frame;
+* on the same cluster, the wall time of as many trivial Dask tasks (``client.map`` of a
+  no-op, all submitted at once, then waited for) and the sweep's ratio to it.
 
-    python benchmarks/bench_scale.py [--runs 100000] [--workers 2]
+``--cli`` instead launches ``gmat-sweep-dask run`` on a grid of ``--runs`` runs (the
+CLI's own LocalCluster) in a process group of its own and watches it for ``--watch``
+seconds: when the manifest records its first run, and the driver's peak RSS (``VmHWM``);
+then interrupts it (SIGINT to the group) unless it finished.
+
+    python benchmarks/bench_scale.py [--runs 100000] [--workers 2] [--no-tasks]
+    python benchmarks/bench_scale.py --cli --runs 1000000 [--watch 60]
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +40,23 @@ STANDIN = REPO / "tests" / "gmat_standin" / "root"
 SCRIPT = REPO / "tests" / "gmat_standin" / "scripts" / "leo.script"
 
 
-def driver(runs: int, workers: int, out: Path) -> dict:
+def _noop(i: int) -> int:
+    return i
+
+
+def trivial_tasks(client, n: int) -> float:
+    """Seconds for ``n`` no-op Dask tasks on ``client``: submitted at once, then waited for."""
+    from distributed import wait
+
+    started = time.perf_counter()
+    futures = client.map(_noop, range(n), pure=False)
+    wait(futures)
+    wall = time.perf_counter() - started
+    del futures
+    return wall
+
+
+def driver(runs: int, workers: int, out: Path, tasks: bool) -> dict:
     """Run the sweep in this process and return the measurements."""
     from distributed import Client, LocalCluster
 
@@ -56,6 +81,7 @@ def driver(runs: int, workers: int, out: Path) -> dict:
         sweep(SCRIPT, grid=grid, out=out, client=client, progress=False)
         wall = time.time() - called
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tasks_s = trivial_tasks(client, runs) if tasks else None
     first = first_start(out / "manifest.jsonl")
     manifest = Manifest.load(out / "manifest.jsonl")
     started = time.perf_counter()
@@ -74,7 +100,53 @@ def driver(runs: int, workers: int, out: Path) -> dict:
         "open_frame_s": round(open_s, 3),
         "partitions": frame.npartitions,
         "ok": manifest.status_counts().get("ok", 0),
+        "trivial_tasks_s": tasks_s and round(tasks_s, 1),
+        "wall_vs_trivial_tasks": tasks_s and round(wall / tasks_s, 2),
+        "load_average": round(os.getloadavg()[0], 2),
     }
+
+
+def watch_cli(runs: int, workers: int, out: Path, watch: float) -> dict:
+    """Launch a CLI sweep of ``runs`` runs; watch its first recorded run and peak RSS."""
+    inner = 1000 if runs % 1000 == 0 else 1
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(SCRIPT), "-q"]
+    command += ["--grid", f"Sat.SMA=7000:8000:{runs // inner}"]
+    command += ["--grid", f"Sat.ECC=0.001:0.01:{inner}", "--workers", str(workers)]
+    command += ["--out", str(out)]
+    manifest = out / "manifest.jsonl"
+    launched = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    first = None
+    peak = 0
+    while time.perf_counter() - launched < watch and process.poll() is None:
+        if first is None and manifest.exists() and '"run_id"' in manifest.read_text()[-65536:]:
+            first = time.perf_counter() - launched
+        peak = max(peak, _status_kb(process.pid, "VmHWM"))
+        time.sleep(0.05)
+    peak = max(peak, _status_kb(process.pid, "VmHWM"))
+    finished = process.poll() is not None
+    if not finished:
+        os.killpg(process.pid, signal.SIGINT)
+    process.communicate(timeout=300)
+    return {
+        "runs": runs,
+        "first_run_recorded_s": first and round(first, 2),
+        "driver_peak_rss_mb": round(peak / 1024, 1),
+        "watched_s": watch,
+        "finished_in_watch": finished,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 def first_start(path: Path) -> float:
@@ -92,13 +164,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-tasks", action="store_true", help="skip the trivial-task baseline")
+    parser.add_argument("--cli", action="store_true", help="watch a CLI sweep instead")
+    parser.add_argument("--watch", type=float, default=60.0)
     parser.add_argument("--driver", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.driver:
-        print(json.dumps(driver(args.runs, args.workers, Path(args.out))))
+        print(json.dumps(driver(args.runs, args.workers, Path(args.out), not args.no_tasks)))
         return
     env = {**os.environ, "GMAT_ROOT": os.environ.get("GMAT_ROOT", str(STANDIN))}
+    if args.cli:
+        os.environ["GMAT_ROOT"] = env["GMAT_ROOT"]
+        with tempfile.TemporaryDirectory() as tmp:
+            measured = watch_cli(args.runs, args.workers, Path(tmp) / "sweep", args.watch)
+        for key, value in measured.items():
+            print(f"{key:>22}: {value}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [
@@ -111,6 +193,7 @@ def main() -> None:
                 str(args.workers),
                 "--out",
                 str(Path(tmp) / "sweep"),
+                *(["--no-tasks"] if args.no_tasks else []),
             ],
             env=env,
             capture_output=True,

@@ -41,7 +41,7 @@ def test_closing_line_show_and_manifest_give_one_wall_time(fault_script: Path, t
     # the manifest records the session, with the same seconds
     (session,) = recorded_sessions(out)
     assert session["ran"] == 3
-    assert f"{sessions.seconds(session):.1f}" == closing["wall"]
+    assert wording.seconds(sessions.seconds(session)) == f"{closing['wall']} s"
     shown = cli("show", str(out))
     wall = WALL.search(shown.stdout)
     assert wall and wall["wall"] == closing["wall"] and wall["rest"] == "", shown.stdout
@@ -54,11 +54,14 @@ def test_closing_line_show_and_manifest_give_one_wall_time(fault_script: Path, t
     assert second and second["ran"] == "1", again.stdout
     both = recorded_sessions(out)
     assert [s["ran"] for s in both] == [3, 1]
-    assert [f"{sessions.seconds(s):.1f}" for s in both] == [closing["wall"], second["wall"]]
+    assert [wording.seconds(sessions.seconds(s)) for s in both] == [
+        f"{closing['wall']} s",
+        f"{second['wall']} s",
+    ]
     shown = cli("show", str(out))
     wall = WALL.search(shown.stdout)
     total = sum(sessions.seconds(s) for s in both)
-    assert wall["wall"] == f"{total:.1f}", shown.stdout
+    assert f"{wall['wall']} s" == wording.seconds(total), shown.stdout
     assert wall["rest"] == f" in 2 sessions ({closing['wall']} s, {second['wall']} s)"
 
 

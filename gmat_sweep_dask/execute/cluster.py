@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.errors import UsageError
-from gmat_sweep_dask.execute import jobqueue, security
+from gmat_sweep_dask.execute import inprocess, jobqueue, security
 from gmat_sweep_dask.execute.clusterspec import ClusterSpec
 
 if TYPE_CHECKING:  # imported when a cluster is needed: refusals before one stay fast
@@ -140,7 +140,11 @@ def connect(
         if announce:
             workers = f"{n_workers} worker" + ("" if n_workers == 1 else "s")
             _announce(f"LocalCluster with {workers}", local, secure, [_dashboard(local)])
-        yield local
+        if not threads:
+            yield local
+            return
+        with inprocess.workers_in_this_process():  # its batches give up before it closes
+            yield local
 
 
 def starts_local(client: Client | None, scheduler: str | None, spec: ClusterSpec | None) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.execute import hooked
+from gmat_sweep_dask.execute import hooked, inprocess
 from gmat_sweep_dask.execute.engine import RunResult
 from gmat_sweep_dask.execute.postprocess import Hook
 from gmat_sweep_dask.store import datafiles as outputs
@@ -122,7 +122,14 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
             nothing is written then, and the client records the batch's runs as failed.
         SweepDirWriteError: writing into the sweep directory failed (disk full,
             read-only...); no partial file is left, and the client stops the sweep.
+        SweepStopped: its worker is a thread of a driver stopping the sweep; nothing is
+            written (:mod:`~.inprocess`).
     """
+    with inprocess.batch():  # counted, so that in-process workers stop cleanly
+        return _run_batch(batch)
+
+
+def _run_batch(batch: Batch) -> list[dict[str, Any]]:
     sweep_dir = Path(batch.sweep_dir)
     check_shared(sweep_dir)
     attempts = batch.previous_attempts + _log_attempt(sweep_dir, batch.key, "start ")
@@ -144,7 +151,12 @@ def _persist(
     batch: Batch, sweep_dir: Path, results: list[RunResult], attempts: int, work: hooked.Work
 ) -> list[dict[str, Any]]:
     """Write the batch's output files (the hooks' files too), then its commit record;
-    return its outcomes."""
+    return its outcomes.
+
+    Raises:
+        SweepStopped: the batch's in-process worker is stopping; nothing is written.
+    """
+    inprocess.check()
     tag = outputs.batch_tag(batch.run_ids[0])
     worker = _worker_name()
     with _writing(sweep_dir):
