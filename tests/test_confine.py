@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -101,3 +102,16 @@ def test_gmat_s_temporary_directory_is_the_run_s_own_while_it_runs(
         assert private.is_dir() and tempfile.gettempdir() == python_tmp
         (private / "sat.e").write_text("staged")
     assert os.environ.get("TMP") == before and not private.exists()
+
+
+def test_in_a_scratch_directory_the_private_one_is_left_for_the_worker_to_remove() -> None:
+    """The engine does not spend its time removing it: the scratch goes whole, later."""
+    from gmat_sweep_dask.execute.scratch import scratch_dir
+
+    scratch = scratch_dir(7)
+    try:
+        with private_temp_dir(scratch) as private:
+            (private / "sat.e").write_text("staged")
+        assert private.is_dir()
+    finally:
+        shutil.rmtree(scratch)

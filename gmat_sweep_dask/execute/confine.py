@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from gmat_sweep_dask.execute.scratch import is_scratch
+
 #: GMAT's temporary directory during a run, inside the run's working directory.
 GMAT_TMP = ".gmat-tmp"
 
@@ -86,8 +88,10 @@ def private_temp_dir(working_dir: Path) -> Iterator[Path]:
 
     GMAT reads ``TMP`` each time it stages a file, so ``TMP`` is set for the block (the
     caller holds the GMAT lock: one run per process at a time) and restored after it; the
-    directory is removed afterwards. Python's own temporary directory is settled first, so
-    it never becomes this one.
+    directory is removed afterwards, unless the working directory is a scratch directory
+    (:func:`~.scratch.is_scratch`), which its worker removes whole once the run's outputs
+    are read (removing a directory can take a millisecond: not in the engine's time).
+    Python's own temporary directory is settled first, so it never becomes this one.
     """
     tempfile.gettempdir()
     private = Path(working_dir) / GMAT_TMP
@@ -102,4 +106,5 @@ def private_temp_dir(working_dir: Path) -> Iterator[Path]:
             os.environ.pop("TMP", None)
         else:
             os.environ["TMP"] = saved
-        shutil.rmtree(private, ignore_errors=True)
+        if not is_scratch(Path(working_dir)):
+            shutil.rmtree(private, ignore_errors=True)

@@ -40,6 +40,11 @@ def scratch_dir(run_id: int) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{owner}.run{run_id}."))
 
 
+def is_scratch(path: Path) -> bool:
+    """Whether ``path`` is a scratch directory made by :func:`scratch_dir` (by its name)."""
+    return _NAME.fullmatch(path.name) is not None
+
+
 def remove_stale(root: Path | None = None) -> list[Path]:
     """Remove the scratch directories in ``root`` (default: the temporary directory) left by
     processes of this host that are gone; return those removed."""
