@@ -85,7 +85,7 @@ def test_a_killed_session_counts_to_its_last_recorded_run(example_script: Path, 
     seconds = sessions.seconds({"started": session["started"], "ended": expected})
     shown = cli("show", str(out))
     wall = WALL.search(shown.stdout)
-    assert wall["wall"] == f"{seconds:.1f}", shown.stdout
+    assert f"{wall['wall']} s" == wording.seconds(seconds), shown.stdout
     assert "1 session killed: counted to its last recorded run" in wall["rest"]
 
 
