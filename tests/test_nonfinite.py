@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import SCRIPTS
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gmat_sweep_dask import Manifest, SpecError, Sweep
@@ -110,6 +110,7 @@ VALUES = st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(VALUES, min_size=1, max_size=4))
+@example([[2**63]])  # found by hypothesis: a list value's integer beyond 64 bits
 def test_any_grid_values_give_a_clean_refusal_or_a_finite_header(values: list) -> None:
     try:
         design = Grid({"Sat.SMA": values})

@@ -145,6 +145,11 @@ def check_list(value: Any, *, where: str) -> list[Any]:
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise SpecError(f"{where}: list {shown!r} holds {item!r}, which is not finite")
+        if isinstance(item, int) and not -(2**63) <= item < 2**63:
+            raise SpecError(
+                f"{where}: list {shown!r} holds the integer {item}, which is out of range; "
+                "give it as a float"
+            )
     texts = sum(isinstance(item, str) for item in items)
     if 0 < texts < len(items):
         raise SpecError(f"{where}: list {shown!r} mixes text and numbers")
