@@ -23,6 +23,26 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LINE = re.compile(r"^([a-z0-9_]+): (.*)$")
 
 
+HEARTBEAT_AT_CLOSE = "Failed to communicate with scheduler during heartbeat."
+_CHAINED = ("  ", "Traceback (", "The above exception", "During handling of the above")
+
+
+def without_heartbeat_at_close(stderr: str) -> str:
+    """``stderr`` less distributed's own shutdown race, not the example's: a worker's
+    heartbeat in flight while its LocalCluster closes logs a (chained) traceback, seen
+    under load at a ``with Client(...)`` exit. Any other traceback is kept."""
+    kept, skipping = [], False
+    for line in stderr.splitlines():
+        if HEARTBEAT_AT_CLOSE in line:
+            skipping = True
+            continue
+        if skipping and (not line or line.startswith(_CHAINED) or "Error" in line.split(":")[0]):
+            continue
+        skipping = False
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def run_example(
     name: str, out: Path, *args: str, gmat_root: bool = True, timeout: float = 240
 ) -> dict:
@@ -40,7 +60,7 @@ def run_example(
         cwd=out.parent,
     )
     assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in without_heartbeat_at_close(result.stderr), result.stderr
     values: dict = {"stdout": result.stdout}
     for line in result.stdout.splitlines():
         match = LINE.match(line)
