@@ -57,20 +57,11 @@ def _real_root_or_reason() -> tuple[Path | None, str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the real-engine half of ``engine_client`` / ``engine_root`` tests in the real tier.
-
-    Under pytest-xdist (``tests/run.sh`` runs ``-n 2 --dist loadgroup``) each tier that
-    shares one resource runs in one process: the SLURM tests (one private SLURM node) and
-    the real-GMAT tests (one real-engine cluster per process).
-    """
+    """Put the real-engine half of ``engine_client`` / ``engine_root`` tests in the real tier."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "real" in (params.get("engine_client"), params.get("engine_root")):
             item.add_marker(REAL_TIER)
-        for tier in ("slurm", REAL_TIER):
-            if item.get_closest_marker(tier):
-                item.add_marker(pytest.mark.xdist_group(tier))
-                break
 
 
 @pytest.fixture(scope="session", autouse=True)
