@@ -311,6 +311,7 @@ def test_random_sample_tables_give_a_spec_error_or_a_sweep_that_reloads(columns)
     n=st.one_of(st.integers(min_value=-1, max_value=40), values),
 )
 @example(dist="normal", params=[10**400, 1.0], n=1)  # found: OverflowError
+@example(dist="normal", params=[0, 1], n=10**400)  # found: a header the encoder refused
 def test_random_distributions_give_a_spec_error_or_a_sweep_that_reloads(dist, params, n) -> None:
     try:
         design = MonteCarlo({"Sat.SMA": (dist, *params)}, n, seed=1)

@@ -19,6 +19,9 @@ import pandas as pd
 
 from gmat_sweep_dask.errors import SpecError
 
+#: The most runs a design may have: run ids stay exact in float64 and in int64 everywhere.
+MAX_RUNS = 2**53
+
 
 class Design(ABC):
     """A deterministic, indexable parameter space over dotted GMAT fields."""

@@ -10,11 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from gmat_sweep_dask.design.base import Design, check_field_name, check_value, native
+from gmat_sweep_dask.design.base import MAX_RUNS, Design, check_field_name, check_value, native
 from gmat_sweep_dask.errors import SpecError
 
-MAX_RUNS = 2**53
-"""Run ids must stay exact in float64 (Parquet statistics, pandas indexes)."""
 MAX_AXIS_VALUES = 1_000_000
 """Values per axis: each is recorded in the manifest header."""
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gmat_sweep_dask.design import random
-from gmat_sweep_dask.design.base import Design, check_field_name
+from gmat_sweep_dask.design.base import MAX_RUNS, Design, check_field_name
 from gmat_sweep_dask.design.distributions import Dist, parse
 from gmat_sweep_dask.errors import ScriptError, SpecError
 
@@ -40,6 +40,9 @@ class MonteCarlo(Design):
             raise SpecError(f"{self.kind}: perturb= needs at least one field")
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise SpecError(f"{self.kind}: n must be a positive integer, got {n!r}")
+        if n > MAX_RUNS:
+            shown = f"{n:,}" if n < 10**30 else f"a {len(str(n))}-digit number"
+            raise SpecError(f"{self.kind}: n is {shown}; at most 2**53 runs can be indexed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise SpecError(f"{self.kind}: seed must be a non-negative integer, got {seed!r}")
         self.dists: dict[str, Dist] = {}
