@@ -22,6 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+#: ``tests/run.sh`` (the CI command) runs the property tests derandomized: the same
+#: examples every run, so a change is judged on its own; run pytest directly for a fresh
+#: random search (each failure it finds gets pinned with ``@example``).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))

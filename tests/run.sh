@@ -49,6 +49,7 @@ else
     fi
 fi
 
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"   # derandomized: see tests/conftest.py
 .venv/bin/ruff check gmat_sweep_dask tests benchmarks examples
 .venv/bin/ruff format --check --quiet gmat_sweep_dask tests benchmarks examples
 status=0
