@@ -39,7 +39,12 @@ REFERENCE = [
 @pytest.fixture(autouse=True)
 def _standin_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GMAT_ROOT", str(ROOT))
-    for knob in ("GMAT_STANDIN_DELAY", "GMAT_STANDIN_FAULT", "GMAT_STANDIN_RUN_LOG"):
+    for knob in (
+        "GMAT_STANDIN_DELAY",
+        "GMAT_STANDIN_FAULT",
+        "GMAT_STANDIN_RUN_LOG",
+        "GMAT_STANDIN_GATE",
+    ):
         monkeypatch.delenv(knob, raising=False)
 
 
@@ -515,6 +520,34 @@ def test_fault_3_hangs_until_killed(tmp_path: Path) -> None:
         proc.kill()
         proc.wait(timeout=30)
     assert proc.returncode == -9
+
+
+@pytest.mark.slow
+def test_a_gated_run_waits_for_its_gate_file(tmp_path: Path) -> None:
+    work, gate, run_log = tmp_path / "run", tmp_path / "gate", tmp_path / "runs.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(_RUN_WITH_FAULT), str(FAULTS), "0", str(work)],
+        env=environ(gate=gate, run_log=run_log),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "running\n"
+        deadline = time.monotonic() + 60
+        while not (run_log.exists() and run_log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run_log.read_text(), "the run never started"
+        time.sleep(1.0)  # a run past its gate ends in milliseconds
+        assert proc.poll() is None and not (work / "positions.txt").exists()
+        gate.touch()
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert stdout == "finished\n"
+    assert len((work / "positions.txt").read_text().splitlines()) == 4
 
 
 @pytest.mark.slow

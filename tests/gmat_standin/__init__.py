@@ -28,12 +28,14 @@ def environ(
     fault: int | None = None,
     setup_log: str | os.PathLike[str] | None = None,
     run_log: str | os.PathLike[str] | None = None,
+    gate: str | os.PathLike[str] | None = None,
     **overrides: str,
 ) -> dict[str, str]:
     """A copy of ``os.environ`` with ``GMAT_ROOT`` set to the stand-in.
 
     ``delay`` (s) sets ``GMAT_STANDIN_DELAY``, ``fault`` sets ``GMAT_STANDIN_FAULT``,
-    ``setup_log`` / ``run_log`` set ``GMAT_STANDIN_SETUP_LOG`` / ``GMAT_STANDIN_RUN_LOG``;
+    ``setup_log`` / ``run_log`` set ``GMAT_STANDIN_SETUP_LOG`` / ``GMAT_STANDIN_RUN_LOG``,
+    ``gate`` sets ``GMAT_STANDIN_GATE`` (runs wait until that file exists);
     any other keyword is set verbatim (e.g. ``PYTHONPATH="..."``).
     """
     env = dict(os.environ)
@@ -43,6 +45,7 @@ def environ(
         "GMAT_STANDIN_FAULT": fault,
         "GMAT_STANDIN_SETUP_LOG": setup_log,
         "GMAT_STANDIN_RUN_LOG": run_log,
+        "GMAT_STANDIN_GATE": gate,
     }
     for key, value in knobs.items():
         if value is not None:

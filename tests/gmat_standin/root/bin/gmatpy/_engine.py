@@ -15,6 +15,9 @@ Fault injection (read when ``RunScript`` starts; the script Variables win over t
 * ``GMAT_STANDIN_FAULT_ONCE=<dir>``: each fault code fires once per directory: the first
   run asking for fault ``k`` creates ``<dir>/fault-<k>`` and faults, later runs asking for
   it run normally (a transient fault, for tests that resume after it).
+* ``GMAT_STANDIN_GATE=<path>``: ``RunScript`` waits until ``<path>`` exists before it runs
+  (after the run log line, before the delay): a test keeps runs in flight for exactly as
+  long as it needs, then creates the file to let them all finish.
 * ``GMAT_STANDIN_BOOT_DELAY`` env (seconds): ``Setup()`` takes that long, like real GMAT
   loading its plugins and data files (a cold engine start costs seconds).
 * ``GMAT_STANDIN_SETUP_LOG=<path>``: each ``Setup()`` appends ``<pid>``.
@@ -142,6 +145,7 @@ class Engine:
             return self._failed(started, -2)
         self.sandbox = sandbox
         fault, delay = self._knobs()
+        _wait_for(os.environ.get("GMAT_STANDIN_GATE"))
         if delay > 0:
             time.sleep(delay)
         if fault == 3:
@@ -205,6 +209,12 @@ def _append(path: str | None, text: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
+
+
+def _wait_for(gate: str | None) -> None:
+    """Return once ``gate`` exists (at once when no gate is set)."""
+    while gate and not os.path.exists(gate):
+        time.sleep(0.05)
 
 
 def _crash() -> None:
