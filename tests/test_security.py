@@ -8,6 +8,7 @@ threat is real); against the clusters gmat-sweep-dask starts it must be refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
 import os
@@ -20,11 +21,13 @@ import threading
 import time
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask.config
 import pytest
+from gmat_standin import Gate
 
 from gmat_sweep_dask.execute import security
 from gmat_sweep_dask.execute.cluster import ClusterSpec, connect
@@ -103,15 +106,28 @@ class Watched:
         return code, stdout, "\n".join(self.lines)
 
 
-def slow_grid_tokens(runs: int = 16, delay: float = 1.5) -> list[str]:
-    """CLI --grid tokens for ``runs`` stand-in runs of ``delay`` seconds each."""
-    return ["--grid", f"Sat.SMA=7000:7900:{runs}", "--grid", f"StandinDelay.Value={delay}"]
+def gated_grid_tokens(runs: int = 4) -> list[str]:
+    """CLI --grid tokens for ``runs`` stand-in runs (held by a :class:`Gate` in the tests)."""
+    return ["--grid", f"Sat.SMA=7000:7900:{runs}"]
 
 
-def refused_while_running(watched: Watched) -> str:
-    """Assert a stranger is refused by the sweep's TLS scheduler while the sweep runs."""
+@contextlib.contextmanager
+def held(watched: Watched, gate: Gate) -> Iterator[None]:
+    """The sweep's runs wait at ``gate`` during the block; it opens after (a kill on error)."""
+    try:
+        yield
+    except BaseException:
+        watched.process.kill()
+        raise
+    finally:
+        gate.open()
+
+
+def refused_while_running(watched: Watched, gate: Gate) -> str:
+    """Assert a stranger is refused by the sweep's TLS scheduler while a run is in progress."""
     address = watched.scheduler()
     assert address.startswith("tls://"), address
+    gate.wait_for_runs(1)  # held at the gate: the sweep is really under way
     assert watched.process.poll() is None, "the sweep ended before the stranger tried"
     seen = stranger(address)
     assert watched.process.poll() is None, "the sweep ended while the stranger tried"
@@ -121,26 +137,28 @@ def refused_while_running(watched: Watched) -> str:
 
 @pytest.mark.parametrize("entry", ["cli", "api"])
 def test_a_sweep_without_a_client_refuses_strangers_while_it_runs(
-    entry: str, fault_script: Path, tmp_path: Path
+    entry: str, example_script: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "s"
     if entry == "cli":
-        command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(fault_script)]
-        command += [*slow_grid_tokens(), "--out", str(out), "--workers", "2"]
+        command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(example_script)]
+        command += [*gated_grid_tokens(), "--out", str(out), "--workers", "2"]
     else:
         code = (
             "import sys\n"
             "from gmat_sweep_dask import sweep\n"
-            "grid = {'Sat.SMA': [7000.0 + i for i in range(16)], 'StandinDelay.Value': [1.5]}\n"
+            "grid = {'Sat.SMA': [7000.0 + i for i in range(4)]}\n"
             "frame = sweep(sys.argv[1], grid=grid, out=sys.argv[2])\n"
             "print('runs', frame.index.nunique().compute())\n"
         )
-        command = [sys.executable, "-c", code, str(fault_script), str(out)]
-    watched = Watched.start(command, cwd=tmp_path)
-    refused_while_running(watched)
+        command = [sys.executable, "-c", code, str(example_script), str(out)]
+    gate = Gate(tmp_path)
+    watched = Watched.start(command, cwd=tmp_path, env=gate.env())
+    with held(watched, gate):
+        refused_while_running(watched, gate)
     code, stdout, stderr = watched.finish()
     assert code == 0, stderr
-    assert ("16 runs: 16 ok" if entry == "cli" else "runs 16") in stdout
+    assert ("4 runs: 4 ok" if entry == "cli" else "runs 4") in stdout
     assert "Traceback" not in stderr
     assert not [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
 

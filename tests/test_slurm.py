@@ -20,7 +20,8 @@ from pathlib import Path
 import dask.config
 import pandas as pd
 import pytest
-from test_security import Watched, refused_while_running, slow_grid_tokens
+from gmat_standin import Gate
+from test_security import Watched, gated_grid_tokens, held, refused_while_running
 
 from gmat_sweep_dask import Manifest, Sweep, open_sweep, sweep
 from gmat_sweep_dask.design import Grid
@@ -110,21 +111,23 @@ def test_a_50_run_sweep_on_slurm_equals_local(slurm_client, client, example_scri
 
 
 def test_cli_cluster_slurm_without_configuration_is_tls_and_refuses_strangers(
-    slurm: Path, fault_script: Path, tmp_path: Path
+    slurm: Path, example_script: Path, tmp_path: Path
 ) -> None:
     """``--cluster slurm --jobs 2`` with no jobqueue configuration and no job flags."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_JOBQUEUE")}
+    gate = Gate(tmp_path)  # the worker jobs inherit the environment (sbatch --export=ALL)
+    env = gate.env({k: v for k, v in os.environ.items() if not k.startswith("DASK_JOBQUEUE")})
     out = tmp_path / "cli"
-    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(fault_script)]
-    command += [*slow_grid_tokens(), "--out", str(out), "--cluster", "slurm", "--jobs", "2"]
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(example_script)]
+    command += [*gated_grid_tokens(), "--out", str(out), "--cluster", "slurm", "--jobs", "2"]
     watched = Watched.start(command, env=env, cwd=tmp_path)
-    refused_while_running(watched)
-    (credentials,) = [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
-    assert stat.S_IMODE(credentials.stat().st_mode) == 0o700
-    assert {stat.S_IMODE(p.stat().st_mode) for p in credentials.iterdir()} == {0o600}
+    with held(watched, gate):
+        refused_while_running(watched, gate)
+        (credentials,) = [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(p.stat().st_mode) for p in credentials.iterdir()} == {0o600}
     code, stdout, stderr = watched.finish()
     assert code == 0, stderr
-    assert "16 runs: 16 ok" in stdout
+    assert "4 runs: 4 ok" in stdout
     lines = stderr.splitlines()
     chosen = [line for line in lines if "slurm jobs, each" in line]
     assert chosen == [
@@ -135,7 +138,7 @@ def test_cli_cluster_slurm_without_configuration_is_tls_and_refuses_strangers(
     (dashboard,) = [line for line in lines if "dashboard" in line]
     assert "ssh -N -L" in dashboard or "no dashboard" in dashboard
     assert not [p for p in out.iterdir() if p.name.startswith(".gmat-sweep-dask-tls-")]
-    assert open_sweep(out).compute().index.nunique() == 16
+    assert open_sweep(out).compute().index.nunique() == 4
 
 
 def test_default_job_resources_reach_the_job_script_and_tls_workers_join(

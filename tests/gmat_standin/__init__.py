@@ -9,9 +9,21 @@ The engine itself lives in ``root/bin/gmatpy`` (see its docstrings); test script
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FAULT_CRASH", "FAULT_ERROR", "FAULT_HANG", "FAULT_NONE", "ROOT", "SCRIPTS", "environ"]
+__all__ = [
+    "FAULT_CRASH",
+    "FAULT_ERROR",
+    "FAULT_HANG",
+    "FAULT_NONE",
+    "ROOT",
+    "SCRIPTS",
+    "Gate",
+    "environ",
+]
 
 #: Absolute path of the stand-in GMAT_ROOT.
 ROOT: Path = (Path(__file__).resolve().parent / "root").resolve()
@@ -52,3 +64,47 @@ def environ(
             env[key] = str(value)
     env.update({key: str(value) for key, value in overrides.items()})
     return env
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Stand-in runs held in flight until the test opens the gate (``GMAT_STANDIN_GATE``).
+
+    Processes started with :meth:`env` log each run as it starts (``GMAT_STANDIN_RUN_LOG``)
+    and then wait in ``RunScript`` until :meth:`open` creates the gate file: a sweep stays
+    alive, with runs in progress, for exactly as long as the test needs.
+    """
+
+    directory: Path
+
+    @property
+    def file(self) -> Path:
+        return self.directory / "gate"
+
+    @property
+    def run_log(self) -> Path:
+        return self.directory / "runs.log"
+
+    def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``base`` (default ``os.environ``) plus the gate and run-log knobs."""
+        return {
+            **(os.environ if base is None else base),
+            "GMAT_STANDIN_GATE": str(self.file),
+            "GMAT_STANDIN_RUN_LOG": str(self.run_log),
+        }
+
+    def started(self) -> int:
+        """How many runs have reached ``RunScript`` so far."""
+        return len(self.run_log.read_text().splitlines()) if self.run_log.exists() else 0
+
+    def wait_for_runs(self, count: int = 1, timeout: float = 240) -> None:
+        """Return once ``count`` runs are held at the gate (or past it); else AssertionError."""
+        deadline = time.monotonic() + timeout
+        while self.started() < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.started()} of {count} runs started in {timeout} s")
+            time.sleep(0.05)
+
+    def open(self) -> None:
+        """Let every held run, and every later one, go on."""
+        self.file.touch()
