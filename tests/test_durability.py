@@ -110,8 +110,10 @@ def test_a_hung_run_times_out_and_the_sweep_goes_on(client, fault_script, tmp_pa
     assert time.monotonic() - started < 30
 
 
-def cli_run(out: Path, script: Path, n: int, delay: float) -> subprocess.Popen[str]:
-    env = {**os.environ, "GMAT_STANDIN_DELAY": str(delay)}
+def cli_run(
+    out: Path, script: Path, n: int, delay: float, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    env = {**(os.environ if env is None else env), "GMAT_STANDIN_DELAY": str(delay)}
     return subprocess.Popen(
         [
             sys.executable,
@@ -192,23 +194,29 @@ def _clean(client, script: Path, out: Path) -> pd.DataFrame:
 
 def test_a_second_driver_is_refused_while_the_first_runs(tmp_path: Path) -> None:
     from conftest import SCRIPTS
+    from gmat_standin import Gate
 
     out = tmp_path / "busy"
-    first = cli_run(out, SCRIPTS / "leo.script", 60, 0.3)  # ~18 s: outlives the second
+    gate = Gate(tmp_path)  # the first driver's runs wait until the second has been refused
+    first = cli_run(out, SCRIPTS / "leo.script", 6, 0, env=gate.env())
     try:
-        wait_for_entries(out / "manifest.jsonl", 1)
+        gate.wait_for_runs(1)
         second = subprocess.run(
             [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "1", "-q"],
             capture_output=True,
             text=True,
             timeout=60,
         )
-        assert second.returncode == 2
+        assert first.poll() is None, "the first driver ended before the second tried"
+        gate.open()
+        assert second.returncode == 2, second.stderr
         assert f"pid {first.pid}" in second.stderr and "another driver" in second.stderr
         assert first.wait(timeout=120) == 0
     finally:
+        gate.open()
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
+    assert Manifest.load(out / "manifest.jsonl").status_counts() == {"ok": 6}
 
 
 def test_script_drift_is_refused_unless_allowed(client, example_script, tmp_path) -> None:
