@@ -2,9 +2,9 @@
 
 What it shows:
 
-* ``corner_plot(frame, columns)``: a 240-run Monte Carlo's drawn SMA and ECC against the
-  run's minimum altitude and final X, pairwise (points; hexagonal bins above 2,000 runs)
-  with histograms on the diagonal;
+* ``corner_plot(frame, columns)``: a 240-run (``--runs N``) Monte Carlo's drawn SMA and
+  ECC against the run's minimum altitude and final X, pairwise (points; hexagonal bins
+  above 2,000 runs) with histograms on the diagonal;
 * ``convergence_plot(convergence(frame, "Sat.Earth.Altitude", how="min"))``: the running
   mean of the minimum altitude with a ±1 standard-error band, to see when more runs stop
   paying;
@@ -16,6 +16,7 @@ What it shows:
 Run it (from the repository root; GMAT_ROOT unset means the GMAT stand-in engine):
 
     .venv/bin/python examples/dispersion_plots.py --out runs/plots
+    .venv/bin/python examples/dispersion_plots.py --out runs/plots-5k --runs 5000  # hexbins
 
 It writes ``DIR/mc/``, ``DIR/grid/`` and three PNGs, and prints ``key: value`` lines.
 """
@@ -48,12 +49,13 @@ GRID = {
 
 
 def main() -> None:
-    args = setup(__doc__, "dispersion_plots")
+    runs = {"type": int, "default": 240, "help": "Monte Carlo runs (default: 240)"}
+    args = setup(__doc__, "dispersion_plots", {"--runs": runs})
     with Client(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as client:
         mc = monte_carlo(
-            LEO_SCRIPT, n=240, perturb=PERTURB, seed=3, out=args.out / "mc", client=client
+            LEO_SCRIPT, n=args.runs, perturb=PERTURB, seed=3, out=args.out / "mc", client=client
         )
         grid = sweep(LEO_SCRIPT, grid=GRID, out=args.out / "grid", client=client)
         columns = ["Sat.SMA", "Sat.ECC", "Sat.Earth.Altitude:min", "Sat.X:last"]

@@ -1,6 +1,7 @@
 """The dispersion report: statistics at an epoch, the 3-sigma ellipsoid, P(constraint violated).
 
-What it shows, on a 400-run Monte Carlo of injection errors (seeded):
+What it shows, on a 400-run Monte Carlo of injection errors (seeded; ``--runs N`` for another
+size):
 
 * ``dispersion(frame, columns, at=epoch)``: each run's state interpolated at an epoch
   between two report rows, then the mean, covariance and percentiles across runs — one
@@ -13,6 +14,7 @@ What it shows, on a 400-run Monte Carlo of injection errors (seeded):
 Run it (from the repository root; GMAT_ROOT unset means the GMAT stand-in engine):
 
     .venv/bin/python examples/dispersion_report.py --out runs/dispersion
+    .venv/bin/python examples/dispersion_report.py --out runs/dispersion-2k --runs 2000
 
 It writes ``DIR/sweep/`` and prints its key numbers as ``key: value`` lines.
 """
@@ -34,7 +36,6 @@ from gmat_sweep_dask import (
     violation_probability,
 )
 
-N_RUNS = 400
 SEED = 1969
 EPOCH = "2026-01-01 01:00:30"  # one hour in, half-way between two 60 s report rows
 POSITION = ["Sat.X", "Sat.Y", "Sat.Z"]
@@ -47,12 +48,18 @@ PERTURB = {  # 1-sigma injection errors around the script's own values
 
 
 def main() -> None:
-    args = setup(__doc__, "dispersion_report")
+    runs = {"type": int, "default": 400, "help": "number of Monte Carlo runs (default: 400)"}
+    args = setup(__doc__, "dispersion_report", {"--runs": runs})
     with Client(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as client:
         frame = monte_carlo(
-            LEO_SCRIPT, n=N_RUNS, perturb=PERTURB, seed=SEED, out=args.out / "sweep", client=client
+            LEO_SCRIPT,
+            n=args.runs,
+            perturb=PERTURB,
+            seed=SEED,
+            out=args.out / "sweep",
+            client=client,
         )
         at_epoch = dispersion(frame, POSITION, at=EPOCH, q=(0.01, 0.5, 0.99))
         ellipsoid = at_epoch.ellipsoid(n_sigma=3)

@@ -15,10 +15,10 @@ What it shows:
 Run it (from the repository root; GMAT_ROOT unset means the GMAT stand-in engine):
 
     .venv/bin/python examples/monte_carlo_dispersion.py   # into runs/monte_carlo_dispersion-<t>/
-    .venv/bin/python examples/monte_carlo_dispersion.py --out runs/mc
+    .venv/bin/python examples/monte_carlo_dispersion.py --out runs/mc --runs 2000
 
 It writes ``DIR/sweep/`` and ``DIR/final_position_dispersion.png`` and prints its key
-numbers as ``key: value`` lines.
+numbers as ``key: value`` lines. ``--runs N`` sets the size (default 500).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from matplotlib.patches import Ellipse
 
 from gmat_sweep_dask import around, monte_carlo, per_run
 
-N_RUNS = 500
 SEED = 20260101
 NOMINAL_SMA_KM = 7000.0  # Sat.SMA in examples/leo.script
 SMA_SIGMA_KM = 2.0
@@ -62,13 +61,19 @@ def inside(x: np.ndarray, y: np.ndarray, n_sigma: float) -> np.ndarray:
 
 
 def main() -> None:
-    args = setup(__doc__, "monte_carlo_dispersion")
+    runs = {"type": int, "default": 500, "help": "number of Monte Carlo runs (default: 500)"}
+    args = setup(__doc__, "monte_carlo_dispersion", {"--runs": runs})
 
     with Client(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as client:
         frame = monte_carlo(
-            LEO_SCRIPT, n=N_RUNS, perturb=PERTURB, seed=SEED, out=args.out / "sweep", client=client
+            LEO_SCRIPT,
+            n=args.runs,
+            perturb=PERTURB,
+            seed=SEED,
+            out=args.out / "sweep",
+            client=client,
         )
         # One row per run: status, the drawn values, and the final X, Y and altitude.
         finals = per_run(frame, ["Sat.X", "Sat.Y", "Sat.Earth.Altitude"], how=("last",))

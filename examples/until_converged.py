@@ -4,8 +4,8 @@ What it shows:
 
 * ``monte_carlo(..., until=Converged(metric, half_width=..., max_runs=..., batch=...))``:
   50 runs, then 50 more at a time, until the 95% confidence half-width of the mean
-  minimum altitude (``Sat.Earth.Altitude:min``, over the ok runs) is at most 0.25 km,
-  or the sweep has 1000 runs;
+  minimum altitude (``Sat.Earth.Altitude:min``, over the ok runs) is at most 0.25 km
+  (``--half-width``), or the sweep has 1000 runs;
 * ``rule.estimate(frame)``: where it stopped and why (mean, half-width, runs);
 * the result is exactly the plain ``monte_carlo(n=<final size>)`` sweep with the same
   seed (checked here on a second directory);
@@ -14,6 +14,7 @@ What it shows:
 Run it (from the repository root; GMAT_ROOT unset means the GMAT stand-in engine):
 
     .venv/bin/python examples/until_converged.py   # into runs/until_converged-<t>/
+    .venv/bin/python examples/until_converged.py --half-width 0.1   # about 6x the runs
 
 It writes ``DIR/until/``, ``DIR/plain/`` and ``DIR/until_convergence.png`` and prints its
 key numbers as ``key: value`` lines.
@@ -30,11 +31,18 @@ from gmat_sweep_dask import Converged, around, convergence, convergence_plot, mo
 
 SEED = 20261203
 PERTURB = {"Sat.SMA": around(("normal", 0.0, 2.0))}  # km, around the script's 7000 km
-RULE = Converged("Sat.Earth.Altitude:min", half_width=0.25, max_runs=1000, batch=50)
+METRIC = "Sat.Earth.Altitude:min"
+HALF_WIDTH_KM = 0.25  # the default tolerance; --half-width sets another
 
 
 def main() -> None:
-    args = setup(__doc__, "until_converged")
+    tolerance = {
+        "type": float,
+        "default": HALF_WIDTH_KM,
+        "help": f"the 95%% half-width wanted, in km (default: {HALF_WIDTH_KM})",
+    }
+    args = setup(__doc__, "until_converged", {"--half-width": tolerance})
+    rule = Converged(METRIC, half_width=args.half_width, max_runs=1000, batch=50)
     with Client(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as client:
@@ -45,9 +53,9 @@ def main() -> None:
             seed=SEED,
             out=args.out / "until",
             client=client,
-            until=RULE,
+            until=rule,
         )
-        estimate = RULE.estimate(frame)
+        estimate = rule.estimate(frame)
         plain = monte_carlo(
             LEO_SCRIPT,
             n=estimate.runs,
@@ -59,13 +67,13 @@ def main() -> None:
         )
         report_equal(frame.compute(), plain.compute())
         conv = convergence(frame, "Sat.Earth.Altitude", how="min")
-        ax = convergence_plot(conv, metric=RULE.metric)
+        ax = convergence_plot(conv, metric=rule.metric)
     ax.axhspan(
-        estimate.mean - RULE.half_width,
-        estimate.mean + RULE.half_width,
+        estimate.mean - rule.half_width,
+        estimate.mean + rule.half_width,
         color="tab:orange",
         alpha=0.15,
-        label=f"final mean ± {RULE.half_width} km",
+        label=f"final mean ± {rule.half_width} km",
     )
     ax.legend(loc="best", fontsize="small")
     png = args.out / "until_convergence.png"
