@@ -15,6 +15,10 @@ It needs SALib: ``pip install -e '.[sensitivity]'``. Run it (from the repository
 GMAT_ROOT unset means the GMAT stand-in engine):
 
     .venv/bin/python examples/sensitivity.py --out runs/sensitivity
+    .venv/bin/python examples/sensitivity.py --out runs/sensitivity-1k --sobol-n 128
+
+``--sobol-n N`` sets Sobol's base samples (N x 8 runs; a power of two), ``--morris-n N``
+the Morris trajectories before and after ``extend`` (N x 4 runs each).
 
 It writes ``DIR/sobol/`` and ``DIR/morris/`` and prints ``key: value`` lines.
 """
@@ -37,19 +41,31 @@ PERTURB = {
 
 
 def main() -> None:
-    args = setup(__doc__, "sensitivity")
+    sobol_n = {"type": int, "default": 32, "help": "Sobol base samples (default: 32)"}
+    morris_n = {"type": int, "default": 12, "help": "Morris trajectories (default: 12)"}
+    args = setup(__doc__, "sensitivity", {"--sobol-n": sobol_n, "--morris-n": morris_n})
     with Client(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as client:
         frame = sobol(
-            LEO_SCRIPT, n=32, perturb=PERTURB, seed=11, out=args.out / "sobol", client=client
+            LEO_SCRIPT,
+            n=args.sobol_n,
+            perturb=PERTURB,
+            seed=11,
+            out=args.out / "sobol",
+            client=client,
         )
         indices = sensitivity(frame, METRIC)
         screened = morris(
-            LEO_SCRIPT, n=12, perturb=PERTURB, seed=11, out=args.out / "morris", client=client
+            LEO_SCRIPT,
+            n=args.morris_n,
+            perturb=PERTURB,
+            seed=11,
+            out=args.out / "morris",
+            client=client,
         )
         first = sensitivity(screened, METRIC)
-        grown = extend(args.out / "morris", n=12, client=client, progress=False)
+        grown = extend(args.out / "morris", n=args.morris_n, client=client, progress=False)
         effects = sensitivity(grown, METRIC)
 
     print(indices.to_string(float_format=lambda v: f"{v:.4f}"))
