@@ -44,6 +44,7 @@ def _standin_root(monkeypatch: pytest.MonkeyPatch) -> None:
         "GMAT_STANDIN_FAULT",
         "GMAT_STANDIN_RUN_LOG",
         "GMAT_STANDIN_GATE",
+        "GMAT_STANDIN_GATE_FREE",
     ):
         monkeypatch.delenv(knob, raising=False)
 
@@ -522,32 +523,42 @@ def test_fault_3_hangs_until_killed(tmp_path: Path) -> None:
     assert proc.returncode == -9
 
 
+_RUN_THREE = """\
+    import sys
+    from gmat_run import Mission
+    for i in range(3):
+        Mission.load(sys.argv[1]).run(working_dir=f"{sys.argv[2]}/w{i}")
+        print("ran", i, flush=True)
+"""
+
+
 @pytest.mark.slow
-def test_a_gated_run_waits_for_its_gate_file(tmp_path: Path) -> None:
-    work, gate, run_log = tmp_path / "run", tmp_path / "gate", tmp_path / "runs.log"
+def test_runs_past_their_free_passes_wait_for_the_gate_file(tmp_path: Path) -> None:
+    gate, run_log = tmp_path / "gate", tmp_path / "runs.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(_RUN_WITH_FAULT), str(FAULTS), "0", str(work)],
-        env=environ(gate=gate, run_log=run_log),
+        [sys.executable, "-c", textwrap.dedent(_RUN_THREE), str(LEO), str(tmp_path)],
+        env=environ(gate=gate, run_log=run_log, GMAT_STANDIN_GATE_FREE="2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "running\n"
+        assert proc.stdout is not None
+        assert [proc.stdout.readline() for _ in range(2)] == ["ran 0\n", "ran 1\n"]
         deadline = time.monotonic() + 60
-        while not (run_log.exists() and run_log.read_text()) and time.monotonic() < deadline:
+        while len(run_log.read_text().splitlines()) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert run_log.read_text(), "the run never started"
-        time.sleep(1.0)  # a run past its gate ends in milliseconds
-        assert proc.poll() is None and not (work / "positions.txt").exists()
+        assert len(run_log.read_text().splitlines()) == 3, "the third run never started"
+        time.sleep(1.0)  # a run past the gate ends in milliseconds
+        assert proc.poll() is None and not (tmp_path / "w2" / "positions.txt").exists()
         gate.touch()
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
         proc.wait(timeout=30)
     assert proc.returncode == 0, stderr
-    assert stdout == "finished\n"
-    assert len((work / "positions.txt").read_text().splitlines()) == 4
+    assert stdout == "ran 2\n"
+    assert sorted(p.name for p in tmp_path.glob("gate.free-*")) == ["gate.free-0", "gate.free-1"]
 
 
 @pytest.mark.slow

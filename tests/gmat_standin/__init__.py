@@ -72,10 +72,13 @@ class Gate:
 
     Processes started with :meth:`env` log each run as it starts (``GMAT_STANDIN_RUN_LOG``)
     and then wait in ``RunScript`` until :meth:`open` creates the gate file: a sweep stays
-    alive, with runs in progress, for exactly as long as the test needs.
+    alive, with runs in progress, for exactly as long as the test needs. The first ``free``
+    runs pass the closed gate (``GMAT_STANDIN_GATE_FREE``): exactly that many complete,
+    the next ones are held in flight.
     """
 
     directory: Path
+    free: int = 0
 
     @property
     def file(self) -> Path:
@@ -91,6 +94,7 @@ class Gate:
             **(os.environ if base is None else base),
             "GMAT_STANDIN_GATE": str(self.file),
             "GMAT_STANDIN_RUN_LOG": str(self.run_log),
+            "GMAT_STANDIN_GATE_FREE": str(self.free),
         }
 
     def started(self) -> int:

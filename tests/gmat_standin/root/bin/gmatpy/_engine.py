@@ -17,7 +17,9 @@ Fault injection (read when ``RunScript`` starts; the script Variables win over t
   it run normally (a transient fault, for tests that resume after it).
 * ``GMAT_STANDIN_GATE=<path>``: ``RunScript`` waits until ``<path>`` exists before it runs
   (after the run log line, before the delay): a test keeps runs in flight for exactly as
-  long as it needs, then creates the file to let them all finish.
+  long as it needs, then creates the file to let them all finish. With
+  ``GMAT_STANDIN_GATE_FREE=<n>`` the first ``n`` runs pass the closed gate (each claims a
+  ``<path>.free-<k>`` file with O_EXCL, so exactly ``n`` pass however many engines race).
 * ``GMAT_STANDIN_BOOT_DELAY`` env (seconds): ``Setup()`` takes that long, like real GMAT
   loading its plugins and data files (a cold engine start costs seconds).
 * ``GMAT_STANDIN_SETUP_LOG=<path>``: each ``Setup()`` appends ``<pid>``.
@@ -145,7 +147,9 @@ class Engine:
             return self._failed(started, -2)
         self.sandbox = sandbox
         fault, delay = self._knobs()
-        _wait_for(os.environ.get("GMAT_STANDIN_GATE"))
+        _wait_at_gate(
+            os.environ.get("GMAT_STANDIN_GATE"), int(os.environ.get("GMAT_STANDIN_GATE_FREE") or 0)
+        )
         if delay > 0:
             time.sleep(delay)
         if fault == 3:
@@ -211,9 +215,17 @@ def _append(path: str | None, text: str) -> None:
             fh.write(text)
 
 
-def _wait_for(gate: str | None) -> None:
-    """Return once ``gate`` exists (at once when no gate is set)."""
-    while gate and not os.path.exists(gate):
+def _wait_at_gate(gate: str | None, free: int) -> None:
+    """Return once ``gate`` exists, at once when no gate is set or a free pass is left."""
+    if not gate:
+        return
+    for k in range(free):
+        try:
+            os.close(os.open(f"{gate}.free-{k}", os.O_CREAT | os.O_EXCL))
+            return
+        except FileExistsError:
+            continue
+    while not os.path.exists(gate):
         time.sleep(0.05)
 
 
