@@ -17,6 +17,8 @@ from typing import Any
 from gmat_sweep_dask.execute.hostlink import Answer, EngineHost, EngineLost
 from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
 
+STOPPED = "the GMAT engine was stopped (the sweep is stopping)"
+
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
 worker that reads an answer late (its receiver thread never preempts) never starves it."""
@@ -73,9 +75,17 @@ class SharedEngine:
             return self._host.process.pid if self._host and self._host.alive else None
 
     def shutdown(self) -> None:
-        """Stop the host (requests it was serving fail); the next request starts a fresh one."""
+        """Stop the host: the request it was running and every one queued behind it fail
+        (a stopped sweep runs nothing more, not even on a fresh host); the next request
+        starts a fresh one."""
+        stopped = Answer(error=EngineLost(STOPPED), host_lost=True, started=False)
         with self._cond:
             host, self._warm = self._host, False
+            head = [self._sent.popleft()] if self._sent else []  # the receiver settles it
+            doomed = [*self._sent, *self._waiting]
+            self._sent, self._waiting = deque(head), deque()
+        for ticket in doomed:
+            ticket.resolve(stopped)
         if host is not None:
             host.kill()
 
