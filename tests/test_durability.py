@@ -246,13 +246,19 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
     import threading
 
     from distributed import Client, LocalCluster
+    from gmat_standin import Gate
 
-    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(16)], "StandinDelay.Value": [0.25]})
+    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(16)]})
     out = tmp_path / "s"
+    gate = Gate(tmp_path, free=2)  # two runs complete, then each worker holds one in flight
     with (
         dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
+            n_workers=2,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+            env=gate.env({}),
         ) as cluster,
         Client(cluster, set_as_default=False) as own,
     ):
@@ -261,15 +267,21 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
             target=lambda: result.update(r=Sweep(fault_script, grid, out).run(own, progress=False))
         )
         runner.start()
-        wait_for_entries(out / "manifest.jsonl", 2)
-        victim = next(iter(own.run(os.getpid).values()))
-        os.kill(victim, signal.SIGKILL)
+        try:
+            wait_for_entries(out / "manifest.jsonl", 2)
+            gate.wait_for_runs(4)  # one engine per worker, one run at a time: both are busy
+            done = Manifest.load(out / "manifest.jsonl", full=True).entries
+            victim = next(iter(own.run(os.getpid).values()))
+            os.kill(victim, signal.SIGKILL)
+        finally:
+            gate.open()
         runner.join(timeout=120)
         assert not runner.is_alive()
     entries = Manifest.load(out / "manifest.jsonl", full=True).entries
     assert result["r"].counts == {"ok": 16}
     assert max(e["attempts"] for e in entries.values()) >= 2
     assert all(e["status"] == "ok" for e in entries.values())
+    assert {r: entries[r]["ended"] for r in done} == {r: e["ended"] for r, e in done.items()}
     clean = tmp_path / "clean"
     Sweep(fault_script, grid, clean).run(client, progress=False)
     pd.testing.assert_frame_equal(frame_of(out), frame_of(clean))
