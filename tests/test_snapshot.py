@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import SCRIPTS
+from gmat_standin import Gate
 
 from gmat_sweep_dask import Manifest, ScriptError, Sweep, open_sweep
 from gmat_sweep_dask.design import Grid
@@ -20,7 +19,7 @@ def test_editing_the_script_during_a_sweep_changes_nothing(client, tmp_path: Pat
     script = tmp_path / "m.script"
     script.write_text((SCRIPTS / "leo.script").read_text())
     out = tmp_path / "s"
-    env = {**os.environ, "GMAT_STANDIN_DELAY": "0.3"}
+    gate = Gate(tmp_path)  # runs wait until the script has been edited
     args = [
         sys.executable,
         "-m",
@@ -35,15 +34,13 @@ def test_editing_the_script_during_a_sweep_changes_nothing(client, tmp_path: Pat
         "--workers",
         "1",
     ]
-    driver = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while (
-        not (out / "manifest.jsonl").is_file()
-        or len((out / "manifest.jsonl").read_text().splitlines()) < 2
-    ):
-        assert time.monotonic() < deadline and driver.poll() is None, driver.stderr.read()
-        time.sleep(0.1)
-    script.write_text(script.read_text().replace("Sat.ECC = 0.001", "Sat.ECC = 0.2"))
+    driver = subprocess.Popen(args, env=gate.env(), stderr=subprocess.PIPE, text=True)
+    try:
+        gate.wait_for_runs(1)  # the sweep is under way, its runs yet to run
+        assert (out / "manifest.jsonl").is_file()
+        script.write_text(script.read_text().replace("Sat.ECC = 0.001", "Sat.ECC = 0.2"))
+    finally:
+        gate.open()
     assert driver.wait(timeout=300) == 0, driver.stderr.read()
     frame = open_sweep(out).compute()
     clean = tmp_path / "clean"
