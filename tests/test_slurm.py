@@ -21,6 +21,7 @@ import dask.config
 import pandas as pd
 import pytest
 from gmat_standin import Gate
+from test_durability import wait_for_entries
 from test_security import Watched, gated_grid_tokens, held, refused_while_running
 
 from gmat_sweep_dask import Manifest, Sweep, open_sweep, sweep
@@ -48,8 +49,12 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("slurm-logs")
 
 
-def slurm_cluster(logs: Path, name: str = "dask-worker", **adapt: int):
-    """A 1-core-per-job SLURMCluster whose jobs are named ``name`` (see :func:`jobs`)."""
+def slurm_cluster(
+    logs: Path, name: str = "dask-worker", env: dict[str, str] | None = None, **adapt: int
+):
+    """A 1-core-per-job SLURMCluster whose jobs are named ``name`` (see :func:`jobs`) and
+    export ``env`` besides GMAT_ROOT."""
+    exports = {"GMAT_ROOT": os.environ["GMAT_ROOT"], **(env or {})}
     from dask_jobqueue import SLURMCluster
 
     cluster = SLURMCluster(
@@ -61,7 +66,7 @@ def slurm_cluster(logs: Path, name: str = "dask-worker", **adapt: int):
         scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"},
         python=sys.executable,
         log_directory=str(logs),
-        job_script_prologue=[f"export GMAT_ROOT={os.environ['GMAT_ROOT']}"],
+        job_script_prologue=[f"export {key}={value}" for key, value in exports.items()],
     )
     if adapt:
         cluster.adapt(**adapt, interval="1s", wait_count=3)
@@ -171,8 +176,9 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
 ) -> None:
     from distributed import Client
 
-    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(40)], "StandinDelay.Value": [0.1]})
-    cluster = slurm_cluster(slurm, name="gsd-scancel")
+    grid = Grid({"Sat.SMA": [7000.0 + i for i in range(40)]})
+    gate = Gate(tmp_path, free=4)  # four single-run tasks complete, then both jobs hold a run
+    cluster = slurm_cluster(slurm, name="gsd-scancel", env=gate.env({}))
     cluster.scale(jobs=2)
     with cluster, Client(cluster, set_as_default=False) as on_slurm:
         on_slurm.wait_for_workers(2, timeout=120)
@@ -181,19 +187,23 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
         runner = threading.Thread(target=lambda: result.update(r=job.run(on_slurm, progress=False)))
         runner.start()
         manifest = tmp_path / "killed" / "manifest.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if manifest.exists() and len(manifest.read_text().splitlines()) > 5:
-                break
-            time.sleep(0.2)
-        victim = sorted(jobs("gsd-scancel"))[0]
-        subprocess.run(["scancel", victim], check=True)
+        try:
+            wait_for_entries(manifest, 4)
+            gate.wait_for_runs(6)  # one engine per worker, one run at a time: both are busy
+            done = Manifest.load(manifest, full=True).entries
+            victim = sorted(jobs("gsd-scancel"))[0]
+            subprocess.run(["scancel", victim], check=True)
+        finally:
+            gate.open()
         runner.join(timeout=240)
         assert not runner.is_alive()
     if result["r"].failed:  # the cancelled job's batch ran out of retries: resume finishes it
         Sweep.from_manifest(tmp_path / "killed").resume(client, progress=False)
     recovered = Manifest.load(manifest, full=True)
     assert recovered.status_counts() == {"ok": 40}
+    assert {r: recovered.entries[r]["ended"] for r in done} == {
+        r: e["ended"] for r, e in done.items()
+    }  # nothing completed before the kill was lost or redone
     clean = Sweep(fault_script, grid, tmp_path / "clean")
     clean.run(client, progress=False)
     compare(open_sweep(tmp_path / "killed").compute(), open_sweep(tmp_path / "clean").compute())
