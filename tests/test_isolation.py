@@ -106,6 +106,7 @@ def test_runs_from_many_threads_each_get_their_own_results(fault_script: Path) -
 def test_scratch_directories_are_removed_once_results_are_collected(
     fault_script: Path, tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     try:
         results = isolation.run_isolated(str(fault_script), [_run(0), _run(1, fault=2)], None)

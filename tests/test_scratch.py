@@ -40,8 +40,59 @@ def test_only_scratch_of_gone_processes_of_this_host_is_removed(tmp_path: Path) 
 
 
 def test_a_new_scratch_directory_names_its_owner(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(scratch.tempfile, "tempdir", str(tmp_path))
     made = scratch.scratch_dir(42)
     assert made.parent == tmp_path and made.is_dir() and not any(made.iterdir())
     assert made.name.startswith(f"{scratch.PREFIX}{os.getpid()}.{socket.gethostname()}.run42.")
     assert scratch.remove_stale(tmp_path) == []  # its owner (this process) is alive
+
+
+def test_the_scratch_root_is_tmpdir_when_set(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(scratch.tempfile, "tempdir", None)  # re-read TMPDIR
+    assert scratch.scratch_root() == tmp_path
+    assert scratch.scratch_dir(3).parent == tmp_path
+
+
+def test_without_tmpdir_scratch_is_in_memory_only_with_room(tmp_path: Path, monkeypatch) -> None:
+    """``/dev/shm`` when it is a writable directory with room; the temporary directory when
+    it is missing, read-only or too small (a container's 64 MiB)."""
+    memory, disk = tmp_path / "shm", tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(scratch.tempfile, "tempdir", str(disk))
+    monkeypatch.setattr(scratch, "MEMORY_ROOT", memory)
+    monkeypatch.setattr(scratch, "MEMORY_ROOM", 1)
+    assert scratch.scratch_root() == disk  # missing
+    memory.mkdir()
+    assert scratch.scratch_root() == memory
+    assert scratch.scratch_dir(5).parent == memory
+    free = os.statvfs(memory).f_bavail * os.statvfs(memory).f_frsize
+    monkeypatch.setattr(scratch, "MEMORY_ROOM", free + (1 << 40))
+    assert scratch.scratch_root() == disk  # too small
+    monkeypatch.setattr(scratch, "MEMORY_ROOM", 1)
+    if os.getuid() != 0:  # root writes anywhere
+        memory.chmod(0o500)
+        try:
+            assert scratch.scratch_root() == disk  # read-only
+        finally:
+            memory.chmod(0o700)
+
+
+def test_stale_scratch_is_swept_from_memory_and_from_the_temporary_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """An upgrade leaves old scratch in the temporary directory; both places are swept."""
+    memory, disk = tmp_path / "shm", tmp_path / "disk"
+    memory.mkdir()
+    disk.mkdir()
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(scratch.tempfile, "tempdir", str(disk))
+    monkeypatch.setattr(scratch, "MEMORY_ROOT", memory)
+    monkeypatch.setattr(scratch, "MEMORY_ROOM", 1)
+    name = f"{scratch.PREFIX}{_dead_pid()}.{socket.gethostname()}.run1.abc"
+    (memory / name).mkdir()
+    (disk / name).mkdir()
+    assert sorted(scratch.remove_stale()) == sorted([memory / name, disk / name])
+    assert not any(memory.iterdir()) and not any(disk.iterdir())
