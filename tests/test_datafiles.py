@@ -89,3 +89,52 @@ def test_a_sweep_reads_the_same_before_and_after_compaction(tmp_path: Path) -> N
             "epoch_scales": {},
         }
     )
+
+
+def test_a_report_repeating_a_column_keeps_every_copy_under_its_own_name() -> None:
+    """GMAT lets a ReportFile list a parameter twice; the run is stored, not failed."""
+    from gmat_sweep_dask.store.datafiles import normalise
+
+    frame = pd.DataFrame(
+        [[EPOCH, 7000.0, 1.5], [EPOCH + timedelta(seconds=60), 7001.0, 2.5]],
+        columns=["Sat.UTCGregorian", "Sat.X", "Sat.X"],
+    )
+    table, meta = normalise("report", frame, 4)
+    assert table.column_names == ["run_id", "time", "Sat.X", "Sat.X.1"]
+    assert table.column("Sat.X").to_pylist() == [7000.0, 7001.0]
+    assert table.column("Sat.X.1").to_pylist() == [1.5, 2.5]
+    assert meta["time_source"] == "Sat.UTCGregorian"
+
+
+def test_normalised_columns_match_arrow_s_own_pandas_conversion() -> None:
+    """The per-column conversion gives what ``pa.Table.from_pandas`` gives: NaN and NaT
+    become null, types as Arrow maps them (then normalised)."""
+    from gmat_sweep_dask.store.datafiles import normalise
+
+    frame = pd.DataFrame(
+        {
+            "Sat.ElapsedSecs": [0.0, 60.0, 120.0],
+            "Sat.X": [1.0, np.nan, 3.0],
+            "Sat.Count": np.array([1, 2, 3], dtype=np.int32),
+            "Sat.Name": ["a", None, "c"],
+            "Sat.Flag": [True, False, True],
+            "Sat.When": pd.to_datetime(["2020-01-01", None, "2020-01-03"]),
+            "Sat.Small": np.array([1, 2, 3], dtype=np.float32),
+            "Sat.Maybe": pd.array([1, None, 3], dtype="Int64"),
+        }
+    )
+    table, meta = normalise("report", frame, 9)
+    assert meta["time_source"] == "Sat.When"  # the first datetime column is the key
+    reference = pa.Table.from_pandas(frame, preserve_index=False)
+    reference = reference.rename_columns(
+        ["time" if n == "Sat.When" else n for n in reference.column_names]
+    )
+    rest = [n for n in reference.column_names if n != "time"]
+    assert table.column_names == ["run_id", "time", *rest]
+    assert table.column("Sat.X").null_count == 1 and table.column("Sat.Name").null_count == 1
+    assert table.column("time").null_count == 1
+    for name in reference.column_names:  # the same values as Arrow's own conversion
+        assert (
+            table.column(name).to_pylist()
+            == reference.column(name).cast(table.schema.field(name).type).to_pylist()
+        ), name

@@ -205,3 +205,18 @@ def test_a_request_the_host_cannot_serve_fails_alone_and_the_host_stays(
     finally:
         isolation.shutdown()
     assert after[0].status == "ok"
+
+
+def test_the_host_answers_a_run_with_arrow_tables_not_pandas_frames(fault_script: Path) -> None:
+    """Normalised in the host: the worker receives Arrow (cheap to unpickle), no frames."""
+    import pyarrow as pa
+
+    try:
+        (pending,) = isolation.start_runs(str(fault_script), [_run(0)], None)
+        raw = pending.ticket.reply()
+    finally:
+        isolation.shutdown()
+    assert raw.status == "ok" and raw.frames == {}
+    table, meta = raw.tables[("report", "Positions")]
+    assert isinstance(table, pa.Table) and table.column_names[:2] == ["run_id", "time"]
+    assert meta["kind"] == "report"

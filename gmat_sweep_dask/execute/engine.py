@@ -104,9 +104,8 @@ def execute(
 ) -> RunResult:
     """Run the mission in ``working_dir`` and parse its outputs into ``frames``; never raises.
 
-    Normalisation is left to the caller (:func:`normalised`), so an isolated engine
-    process can start its next run while the worker converts this one's outputs; a run
-    with a ``hook`` is normalised here and its hook run on it (with ``context``).
+    Normalisation is left to the caller (:func:`normalised`); a run with a ``hook`` is
+    normalised here and its hook run on it (with ``context``).
     """
     started = time.time()
     try:

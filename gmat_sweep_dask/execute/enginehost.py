@@ -9,9 +9,10 @@ It bootstraps GMAT first and then says so with ``("ready", None)``: a run's time
 counts from there, never through a cold start. It then answers requests received on
 ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
 ``("run", (script, run_id, overrides, working_dir, hook, context))`` is answered with
-``("reply", RunResult)`` from :func:`~.engine.execute` (outputs not yet normalised: the
-worker does that while this process runs the next run; normalised, with the hook's
-metrics and files, when there is a postprocess hook), ``("postprocess", (hook, result,
+``("reply", RunResult)`` from :func:`~.engine.execute`, its outputs normalised to Arrow
+here (with the hook's metrics and files when there is a postprocess hook): an Arrow table
+crosses the socket for a fraction of what a pickled pandas frame costs on both sides,
+and 2 cores have no CPU to spare for the difference), ``("postprocess", (hook, result,
 overrides, context))`` with the hook run on a result read back from the sweep's data
 files (:func:`~.engine.postprocess_stored`), ``("check", (script, fields))``
 with ``("reply", report)`` from :func:`~gmat_sweep_dask.execute.engine.check_mission`. A
@@ -46,12 +47,17 @@ def serve(fd: int, parent: int) -> None:
         bootstrap,
         check_mission,
         execute,
+        normalised,
         postprocess_stored,
     )
 
     with contextlib.suppress(Exception):  # reported by the first request, which needs GMAT
         bootstrap()
-    operations = {"run": execute, "check": check_mission, "postprocess": postprocess_stored}
+    operations = {
+        "run": lambda *arguments: normalised(execute(*arguments)),
+        "check": check_mission,
+        "postprocess": postprocess_stored,
+    }
     conn = Connection(socket.socket(fileno=fd).detach())
     try:
         conn.send(("ready", None))

@@ -12,7 +12,7 @@ the protocol.
 
 Requests from every thread of a worker share one ordered queue
 (:class:`~.sharedengine.SharedEngine`) and are pipelined: the next run is already queued in
-the host while the worker converts the last result, removes its scratch directory, or
+the host while the worker receives the last result, removes its scratch directory, or
 writes the previous batch's files. There is one queue and host per Dask worker, whether
 the worker is a process of its own or one of several threads of the driver (the
 LocalCluster a sweep starts), and one for callers outside any worker (the driver's
@@ -58,8 +58,9 @@ class PendingRun:
     scratch: Path | None
 
     def result(self) -> RunResult:
-        """The run's result with normalised tables; removes its scratch directory."""
-        from gmat_sweep_dask.execute.engine import RunResult, normalised
+        """The run's result with normalised tables (the host normalised them); removes its
+        scratch directory."""
+        from gmat_sweep_dask.execute.engine import RunResult
 
         try:
             raw = self.ticket.reply()
@@ -70,7 +71,7 @@ class PendingRun:
         finally:
             if self.scratch is not None:
                 shutil.rmtree(self.scratch, ignore_errors=True)
-        return normalised(raw)
+        return raw
 
 
 _engines: dict[str | None, SharedEngine] = {}

@@ -2,7 +2,7 @@
 
 :class:`SharedEngine` owns one engine host process at a time (started by its receiver
 thread, so the host dies with it) and feeds it requests ``PIPELINE_DEPTH`` deep, so the
-next run is already queued in the host while the worker converts the last result or
+next run is already queued in the host while the worker receives the last result or
 writes the previous batch's files. :mod:`~.isolation` keeps one per Dask worker.
 """
 

@@ -50,10 +50,9 @@ def normalise(kind: str, frame: pd.DataFrame, run_id: int) -> tuple[pa.Table, di
     scales = dict(frame.attrs.get("epoch_scales", {}))
     meta: dict[str, Any] = {"kind": kind, "key": key}
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False).rename_columns(names)
+        table = pa.table([_arrow(series) for _, series in frame.items()], names=names)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects in a column
         table = pa.table({n: _strings(frame.iloc[:, i]) for i, n in enumerate(names)})
-    table = table.replace_schema_metadata(None)
     if key == "time" and "time" not in names:
         source = _time_source(table)
         meta["time_source"] = source
@@ -71,6 +70,15 @@ def normalise(kind: str, frame: pd.DataFrame, run_id: int) -> tuple[pa.Table, di
     order = [key] + [n for n in table.column_names if n != key]
     run_ids = pa.array(np.full(len(table), run_id, dtype=np.int64))
     return pa.table({"run_id": run_ids, **{n: columns[n] for n in order}}), meta
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """One column as ``pa.Table.from_pandas`` converts it (missing values null), without
+    its per-call cost (~0.3 ms for a small report): plain numeric, boolean and datetime
+    columns go through their NumPy array."""
+    if series.dtype.kind in "biufmM" and isinstance(series.dtype, np.dtype):
+        return pa.array(series.to_numpy(), from_pandas=True)
+    return pa.array(series, from_pandas=True)
 
 
 def _unique_names(names: list[str]) -> list[str]:
