@@ -77,11 +77,18 @@ class Design(ABC):
             return []
         ids = np.asarray(run_ids, dtype=np.int64)
         lo, hi = int(ids.min()), int(ids.max()) + 1
-        if hi - lo <= 4 * len(ids):
+        if hi - lo == len(ids) and bool((np.diff(ids) == 1).all()):
+            frame = self.block(lo, hi)  # the usual case: one contiguous batch, in order
+        elif hi - lo <= 4 * len(ids):
             frame = self.block(lo, hi).loc[ids]
         else:
             frame = pd.concat([self.block(int(i), int(i) + 1) for i in ids])
-        return [{k: native(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        names = [str(name) for name in frame.columns]
+        columns = [frame.iloc[:, i].tolist() for i in range(len(names))]
+        return [
+            {name: native(value) for name, value in zip(names, row, strict=True)}
+            for row in zip(*columns, strict=True)
+        ]
 
 
 def native(value: Any) -> Any:
