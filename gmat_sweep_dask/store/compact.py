@@ -104,9 +104,9 @@ def compact(
     report = CompactReport()
     jobs = plan(manifest, target_rows=target_rows, row_group_rows=row_group_rows)
     sweep_dir = manifest.path.parent.resolve()
-    for job in jobs:  # refuse before anything is written
-        for path, _ in job.sources:
-            confined(sweep_dir, path, what="data file")
+    checked = {  # refuse before anything is written
+        path: confined(sweep_dir, path, what="data file") for job in jobs for path, _ in job.sources
+    }
     targets = _merge_all(sweep_dir, jobs, client, local_rows)
     moves = [([path for path, _ in job.sources], t) for job, t in zip(jobs, targets, strict=True)]
     try:
@@ -117,7 +117,7 @@ def compact(
     manifest.apply_moves({source: target for sources, target in moves for source in sources})
     for sources, _ in moves:
         for path in sources:
-            confined(sweep_dir, path, what="data file").unlink(missing_ok=True)
+            checked[path].unlink(missing_ok=True)
         report.merged_files += len(sources)
         report.written_files += 1
     report.removed_orphans = remove_orphans(manifest)

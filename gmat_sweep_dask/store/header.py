@@ -8,6 +8,7 @@ options, and the versions of everything that shaped the results.
 
 from __future__ import annotations
 
+import functools
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
@@ -44,14 +45,18 @@ def new_header(
     }
 
 
+@functools.cache
+def version(name: str) -> str | None:
+    """The installed version of distribution ``name`` (None: not installed); read once per
+    process (``importlib.metadata`` scans every installed distribution: ~1 ms a call)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def versions(gmat: dict[str, Any]) -> dict[str, str | None]:
     """Versions of gmat-sweep-dask, gmat-run, GMAT, Dask and Python."""
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
 
     return {
         "gmat_sweep_dask": version("gmat-sweep-dask"),
