@@ -8,6 +8,7 @@ submodules; they all import from here, so no command module imports another.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import sys
@@ -72,9 +73,10 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
-        from gmat_sweep_dask.execute.interrupts import guard
+        from gmat_sweep_dask.execute.interrupts import guard, on_interrupt
         from gmat_sweep_dask.execute.security import one_line_warnings
 
+        on_interrupt(_quiet_teardown)
         out = kwargs.get("out") or kwargs.get("sweep_dir")
         try:
             with guard(), one_line_warnings():
@@ -104,6 +106,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_SIGNALLED + signum)
 
     return wrapper
+
+
+def _quiet_teardown() -> None:
+    """Once Ctrl-C or SIGTERM stops a command, its own lines are all it says: the cluster's
+    teardown (e.g. distributed's "Error in batched write" traceback, seen under load when a
+    closing stream fails) logs nothing."""
+    logging.disable(logging.CRITICAL)
 
 
 def command_name() -> str | None:

@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_hooks: list[Callable[[], None]] = []
+
+
+def on_interrupt(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever a guarded signal is about to stop the body (once per signal;
+    registering the same hook again does nothing). The CLI silences logging with it: the
+    teardown that follows is not the user's concern."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def _interrupt(signum: int) -> Interrupted:
+    for hook in _hooks:
+        hook()
+    return Interrupted(signum)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -37,7 +52,7 @@ class Guard:
         if self._critical:
             self._pending = signum
         else:
-            raise Interrupted(signum)
+            raise _interrupt(signum)
 
     @contextmanager
     def critical(self) -> Iterator[None]:
@@ -49,7 +64,7 @@ class Guard:
             self._critical = False
             if self._pending is not None:
                 signum, self._pending = self._pending, None
-                raise Interrupted(signum)
+                raise _interrupt(signum)
 
 
 @contextmanager
