@@ -20,40 +20,43 @@ RACES = 200
 HELD, REFUSED = 1, 2
 
 
-def _contend(directory: str, start, tried, outcome, index: int) -> None:
-    lock = SweepLock(Path(directory))
-    start.wait()
-    try:
-        lock.acquire()
-    except SweepLockedError:
-        outcome[index] = REFUSED
-        tried.wait()
-        return
-    outcome[index] = HELD
-    tried.wait()  # hold it until the other one has tried too
-    lock.release()
+def _contend(root: str, start, tried, outcome, index: int) -> None:
+    """Race the other process for the lock of ``root``/r<k>, once for each of RACES k."""
+    for race in range(RACES):
+        lock = SweepLock(Path(root) / f"r{race}")
+        start.wait()
+        try:
+            lock.acquire()
+        except SweepLockedError:
+            outcome[2 * race + index] = REFUSED
+            tried.wait()
+            continue
+        outcome[2 * race + index] = HELD
+        tried.wait()  # hold it until the other one has tried too
+        lock.release()
 
 
 def test_two_racing_drivers_never_both_hold_the_lock(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
-    both = []
     for race in range(RACES):
-        directory = tmp_path / f"r{race}"
-        directory.mkdir()
-        start, tried, outcome = ctx.Barrier(2), ctx.Barrier(2), ctx.Array("i", 2)
-        racers = [
-            ctx.Process(target=_contend, args=(str(directory), start, tried, outcome, i))
-            for i in range(2)
-        ]
-        for racer in racers:
-            racer.start()
-        for racer in racers:
-            racer.join(timeout=60)
-            assert racer.exitcode == 0
-        if sorted(outcome[:]) != [HELD, REFUSED]:
-            both.append((race, outcome[:]))
-        assert not (directory / ".lock").exists()  # the holder released it
+        (tmp_path / f"r{race}").mkdir()
+    start, tried, outcome = ctx.Barrier(2), ctx.Barrier(2), ctx.Array("i", 2 * RACES)
+    racers = [
+        ctx.Process(target=_contend, args=(str(tmp_path), start, tried, outcome, i))
+        for i in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=120)
+        assert racer.exitcode == 0
+    both = [
+        (race, outcome[2 * race : 2 * race + 2])
+        for race in range(RACES)
+        if sorted(outcome[2 * race : 2 * race + 2]) != [HELD, REFUSED]
+    ]
     assert both == []
+    assert not list(tmp_path.glob("r*/.lock"))  # each holder released it
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
