@@ -69,7 +69,7 @@ def slurm_cluster(
         job_script_prologue=[f"export {key}={value}" for key, value in exports.items()],
     )
     if adapt:
-        cluster.adapt(**adapt, interval="1s", wait_count=3)
+        cluster.adapt(**adapt, interval="0.5s", wait_count=3)
     return cluster
 
 
