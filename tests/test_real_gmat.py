@@ -129,7 +129,7 @@ def test_a_run_past_its_timeout_is_killed_and_the_engine_comes_back(real_client,
     before = real_client.run(os.getpid)
     table = pd.DataFrame({"Duration.Value": [6000.0, 1.0e9, 6000.0]})  # run 1: 30 years
     out = tmp_path / "timeout"
-    result = Sweep(leo, Samples(table), out, timeout=10).run(real_client, progress=False)
+    result = Sweep(leo, Samples(table), out, timeout=5).run(real_client, progress=False)
     assert result.counts == {"ok": 2, "failed": 1}
     recorded = entries(out)
     assert recorded[1]["error"].startswith("timeout")
