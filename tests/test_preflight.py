@@ -99,10 +99,11 @@ def test_resuming_a_finished_sweep_says_so_without_a_cluster(tmp_path: Path) -> 
 def test_two_different_sweeps_racing_for_one_directory_never_both_succeed(
     tmp_path: Path,
 ) -> None:
-    for race in range(3):
-        out = tmp_path / f"race{race}"
-        env = {**os.environ, "GMAT_STANDIN_DELAY": "0.05"}
-        racers = [
+    from gmat_sweep_dask import Manifest
+
+    env = {**os.environ, "GMAT_STANDIN_DELAY": "0.05"}
+    races = {  # three directories, each raced for by two different sweeps, all at once
+        tmp_path / f"race{race}": [
             subprocess.Popen(
                 [
                     sys.executable,
@@ -113,7 +114,7 @@ def test_two_different_sweeps_racing_for_one_directory_never_both_succeed(
                     "--grid",
                     grid,
                     "--out",
-                    str(out),
+                    str(tmp_path / f"race{race}"),
                     "-q",
                     "--workers",
                     "1",
@@ -125,13 +126,14 @@ def test_two_different_sweeps_racing_for_one_directory_never_both_succeed(
             )
             for grid in ("Sat.SMA=7000:7100:8", "Sat.ECC=0.001:0.01:8")
         ]
+        for race in range(3)
+    }
+    for out, racers in races.items():
         results = [(r.wait(timeout=300), r.stderr.read()) for r in racers]
         codes = sorted(code for code, _ in results)
         assert codes == [0, 2], results
         loser = next(err for code, err in results if code == 2)
         assert "another driver is running this sweep" in loser or "different sweep" in loser
-        from gmat_sweep_dask import Manifest
-
         manifest = Manifest.load(out / "manifest.jsonl", full=True)
         (axis,) = manifest.header["design"]["axes"]
         assert manifest.run_count == 8
