@@ -58,7 +58,7 @@ def slurm_cluster(
     from dask_jobqueue import SLURMCluster
 
     cluster = SLURMCluster(
-        job_name=name,
+        job_name=_own(name),
         cores=1,
         processes=1,
         memory="1GB",
@@ -73,10 +73,19 @@ def slurm_cluster(
     return cluster
 
 
+def _own(name: str) -> str:
+    """``name`` made this test session's own: another session running the same tests on
+    the shared SLURM (a second checkout's suite) uses other job names."""
+    return f"{name}-{os.getpid()}"
+
+
 def jobs(name: str) -> list[str]:
-    """The queued or running SLURM jobs named ``name``: a test's own, whatever else the
-    shared SLURM runs (another test's jobs ending, someone else's benchmark)."""
-    out = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True)
+    """The queued or running SLURM jobs of :func:`slurm_cluster` ``name``: a test's own,
+    whatever else the shared SLURM runs (another test's jobs ending, someone else's
+    benchmark or suite)."""
+    out = subprocess.run(
+        ["squeue", "-h", "-n", _own(name), "-o", "%i"], capture_output=True, text=True
+    )
     return out.stdout.split()
 
 
@@ -188,7 +197,7 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
         runner.start()
         manifest = tmp_path / "killed" / "manifest.jsonl"
         try:
-            wait_for_entries(manifest, 4)
+            wait_for_entries(manifest, 4, timeout=240)  # jobs may queue behind others
             gate.wait_for_runs(6)  # one engine per worker, one run at a time: both are busy
             done = Manifest.load(manifest, full=True).entries
             victim = sorted(jobs("gsd-scancel"))[0]
@@ -225,7 +234,7 @@ def test_adapt_scales_up_from_zero_and_back_down(slurm: Path, example_script, tm
             progress=False,
         )
         assert frame.compute().index.nunique() == 20
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while jobs("gsd-adapt") and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not jobs("gsd-adapt"), "idle SLURM jobs were not released after the sweep drained"
