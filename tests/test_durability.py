@@ -253,6 +253,7 @@ def test_a_sigkilled_worker_is_retried_by_dask_and_attempts_are_recorded(
     gate = Gate(tmp_path, free=2)  # two runs complete, then each worker holds one in flight
     with (
         dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_LOST_WORKERS}),
+        dask.config.set(Gate.SINGLE_RUN_TASKS),
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,

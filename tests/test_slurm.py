@@ -189,7 +189,11 @@ def test_a_scancelled_worker_job_loses_no_completed_run(
     gate = Gate(tmp_path, free=4)  # four single-run tasks complete, then both jobs hold a run
     cluster = slurm_cluster(slurm, name="gsd-scancel", env=gate.env({}))
     cluster.scale(jobs=2)
-    with cluster, Client(cluster, set_as_default=False) as on_slurm:
+    with (
+        cluster,
+        Client(cluster, set_as_default=False) as on_slurm,
+        dask.config.set(Gate.SINGLE_RUN_TASKS),
+    ):
         on_slurm.wait_for_workers(2, timeout=120)
         job = Sweep(fault_script, grid, tmp_path / "killed")
         result: dict = {}

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 __all__ = [
     "FAULT_CRASH",
@@ -74,8 +75,13 @@ class Gate:
     and then wait in ``RunScript`` until :meth:`open` creates the gate file: a sweep stays
     alive, with runs in progress, for exactly as long as the test needs. The first ``free``
     runs pass the closed gate (``GMAT_STANDIN_GATE_FREE``): exactly that many complete,
-    the next ones are held in flight.
+    the next ones are held in flight. A driver must then plan one run per task
+    (:attr:`SINGLE_RUN_TASKS`; :meth:`env` sets it for a driver it starts): a batch holding
+    a free run and a held one is never recorded, so how many runs are recorded would
+    otherwise depend on how a loaded machine orders the engines' first runs.
     """
+
+    SINGLE_RUN_TASKS: ClassVar[dict[str, int]] = {"gmat-sweep-dask.max-batch-runs": 1}
 
     directory: Path
     free: int = 0
@@ -95,6 +101,7 @@ class Gate:
             "GMAT_STANDIN_GATE": str(self.file),
             "GMAT_STANDIN_RUN_LOG": str(self.run_log),
             "GMAT_STANDIN_GATE_FREE": str(self.free),
+            "DASK_GMAT_SWEEP_DASK__MAX_BATCH_RUNS": "1",
         }
 
     def started(self) -> int:
