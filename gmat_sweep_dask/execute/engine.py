@@ -74,8 +74,7 @@ def run_mission(
     """
     scratch = scratch_dir(run_id) if working_dir is None else None
     try:
-        work = working_dir or scratch
-        return normalised(execute(script, run_id, overrides, work, hook, context))
+        return run_normalised(script, run_id, overrides, working_dir or scratch, hook, context)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -104,8 +103,8 @@ def execute(
 ) -> RunResult:
     """Run the mission in ``working_dir`` and parse its outputs into ``frames``; never raises.
 
-    Normalisation is left to the caller (:func:`normalised`); a run with a ``hook`` is
-    normalised here and its hook run on it (with ``context``).
+    The outputs stay gmat-run's own frames (:func:`run_normalised` stores them as Arrow);
+    a run with a ``hook`` is normalised here and its hook run on it (with ``context``).
     """
     started = time.time()
     try:
@@ -117,6 +116,19 @@ def execute(
     if hook is None:
         return result
     return postprocess_stored(hook, normalised(result), overrides, context or {})
+
+
+def run_normalised(
+    script: str,
+    run_id: int,
+    overrides: dict[str, Any],
+    working_dir: Path,
+    hook: Hook | None = None,
+    context: dict[str, Any] | None = None,
+) -> RunResult:
+    """:func:`execute`, its outputs normalised to the Arrow ``tables`` a batch file stores;
+    never raises. What a run in a worker and a run request to an engine host return."""
+    return normalised(execute(script, run_id, overrides, working_dir, hook, context))
 
 
 def postprocess_stored(

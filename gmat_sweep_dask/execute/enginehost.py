@@ -9,8 +9,8 @@ It bootstraps GMAT first and then says so with ``("ready", None)``: a run's time
 counts from there, never through a cold start. It then answers requests received on
 ``FD`` until the socket closes. A request is a pickled ``(operation, arguments)``:
 ``("run", (script, run_id, overrides, working_dir, hook, context))`` is answered with
-``("reply", RunResult)`` from :func:`~.engine.execute`, its outputs normalised to Arrow
-here (with the hook's metrics and files when there is a postprocess hook): an Arrow table
+``("reply", RunResult)`` from :func:`~.engine.run_normalised`, its outputs normalised to
+Arrow here (with the hook's metrics and files when there is a postprocess hook): an Arrow table
 crosses the socket for a fraction of what a pickled pandas frame costs on both sides,
 and 2 cores have no CPU to spare for the difference), ``("postprocess", (hook, result,
 overrides, context))`` with the hook run on a result read back from the sweep's data
@@ -46,15 +46,14 @@ def serve(fd: int, parent: int) -> None:
     from gmat_sweep_dask.execute.engine import (
         bootstrap,
         check_mission,
-        execute,
-        normalised,
         postprocess_stored,
+        run_normalised,
     )
 
     with contextlib.suppress(Exception):  # reported by the first request, which needs GMAT
         bootstrap()
     operations = {
-        "run": lambda *arguments: normalised(execute(*arguments)),
+        "run": run_normalised,
         "check": check_mission,
         "postprocess": postprocess_stored,
     }
