@@ -1,11 +1,24 @@
-"""Guided batch planning: every run exactly once, in order, batches shrinking at the end."""
+"""Guided batch planning (every run exactly once, in order, batches shrinking at the end)
+and the executor's delivery of every outcome, even of a result lost with its worker."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+from distributed import Client, LocalCluster
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gmat_sweep_dask.execute.submit import BatchPlanner
+from gmat_sweep_dask.execute import submit
+from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
+from gmat_sweep_dask.execute.task import Batch, batch_key
 
 
 @given(n=st.integers(1, 3000), workers=st.integers(1, 64), per_run=st.floats(1e-4, 2.0))
@@ -37,3 +50,63 @@ def test_slow_runs_get_one_run_per_task() -> None:
     planner = BatchPlanner(list(range(50)), target_task_seconds=0.5)
     planner.observe(1, 2.0)
     assert len(planner.next_batch(2)) == 1
+
+
+class _KillsTheWorkerThatSendsIt:
+    """A task result whose serialisation, when the driver fetches it, kills the worker."""
+
+    def __reduce__(self) -> Any:
+        os._exit(1)
+
+
+def _finishes_then_fails_when_recomputed(batch: Batch) -> Any:
+    """Stands in for ``run_batch``: the first attempt finishes with a result that is lost
+    with its worker as the driver fetches it; the recomputation Dask then starts fails."""
+    first = Path(batch.sweep_dir) / f"{batch.key}.ran"
+    if first.exists():
+        raise RuntimeError("the recomputation failed")
+    first.touch()
+    return _KillsTheWorkerThatSendsIt()
+
+
+def test_a_result_lost_with_its_worker_whose_recomputation_fails_is_delivered_failed(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """dask/distributed#7331: ``as_completed(with_results=True)`` never delivers such a
+    future, and the sweep waited for it forever (seen once in a full CI run)."""
+    monkeypatch.setattr(submit, "run_batch", _finishes_then_fails_when_recomputed)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    outcomes: dict[int, dict[str, Any]] = {}
+
+    def make_batch(ids: Sequence[int]) -> Batch:
+        return Batch(
+            batch_key(ids[0]), str(tmp_path), "unused.script", tuple(ids), ({},) * len(ids)
+        )
+
+    try:
+        with (
+            LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,
+            ) as cluster,
+            Client(cluster, set_as_default=False) as client,
+        ):
+            executor = Executor(
+                client,
+                BatchPlanner([0]),
+                make_batch,
+                lambda _, delivered: outcomes.update({o["run_id"]: o for o in delivered}),
+                retries=0,
+            )
+            running = threading.Thread(target=executor.run, daemon=True)
+            running.start()
+            running.join(120)
+            assert not running.is_alive(), "the executor waits forever for the lost result"
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert list(outcomes) == [0]
+    assert outcomes[0]["status"] == "failed"
+    assert outcomes[0]["error"] == "task failed: RuntimeError: the recomputation failed"

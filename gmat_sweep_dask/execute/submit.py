@@ -99,23 +99,36 @@ class Executor:
         On any exception (Ctrl-C included) the tasks still queued are cancelled before
         the exception propagates; outcomes already delivered stay delivered.
         """
-        completed = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
+        completed = as_completed(loop=self.client.loop)
         try:
             self._fill(completed)
-            for future, result in completed:
-                batch = self._inflight.pop(future.key)
-                if future.status == "finished":
-                    self.planner.observe(len(result), sum(o["duration_s"] for o in result))
-                    self.on_outcomes(batch, result)
-                elif (again := self._killed_again(batch, future)) is not None:
-                    for single in again:
-                        self._submit(single, completed)
-                else:
-                    self.on_outcomes(batch, self._lost(batch, future))
-                self._fill(completed)
+            for done in completed.batches():
+                for future, result in zip(done, self._results(done), strict=True):
+                    batch = self._inflight.pop(future.key)
+                    if result is not None:
+                        self.planner.observe(len(result), sum(o["duration_s"] for o in result))
+                        self.on_outcomes(batch, result)
+                    elif (again := self._killed_again(batch, future)) is not None:
+                        for single in again:
+                            self._submit(single, completed)
+                    else:
+                        self.on_outcomes(batch, self._lost(batch, future))
+                    self._fill(completed)
         except BaseException:
             self.client.cancel(list(completed.futures), force=True)
             raise
+
+    def _results(self, done: list[Future]) -> list[list[dict[str, Any]] | None]:
+        """The outcomes of each future of ``done``; None for one that failed or was cancelled.
+
+        Gathered here, tolerating errors, not by ``as_completed(with_results=True)``: there a
+        result lost with its worker before it was fetched, whose recomputation then fails,
+        is never delivered and the sweep waits forever (dask/distributed#7331). Here such a
+        future is waited for again and comes back None, failed.
+        """
+        finished = {f.key: f for f in done if f.status == "finished"}
+        got = self.client.gather(finished, errors="skip") if finished else {}
+        return [got.get(f.key) for f in done]
 
     def _fill(self, completed: as_completed) -> None:
         floor = self.min_inflight if self.planner.run_seconds is not None else 1
