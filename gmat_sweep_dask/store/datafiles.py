@@ -214,8 +214,20 @@ def write_batch(
 
 
 def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
-    """The writer of every data file: page checksums on, so damage is detected on read."""
-    return pq.ParquetWriter(path, schema, write_page_checksum=True)
+    """The writer of every data file: page checksums on, so damage is detected on read.
+
+    Only columns whose values repeat (run ids, text, integers, flags) are dictionary
+    encoded: GMAT's floats and epochs hardly ever repeat, and trying a dictionary on them
+    made writing ~5× slower and the files ~20% larger (``benchmarks/README.md``).
+    """
+    repeating = [f.name for f in schema if not _unique_valued(f.type)]
+    return pq.ParquetWriter(
+        path, schema, write_page_checksum=True, use_dictionary=repeating or False
+    )
+
+
+def _unique_valued(kind: pa.DataType) -> bool:
+    return pa.types.is_floating(kind) or pa.types.is_temporal(kind)
 
 
 def open_verified(path: Path) -> pq.ParquetFile:
