@@ -21,9 +21,18 @@ from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
 from gmat_sweep_dask.execute.task import Batch, batch_key
 
 
-@given(n=st.integers(1, 3000), workers=st.integers(1, 64), per_run=st.floats(1e-4, 2.0))
-def test_planner_hands_out_every_run_once_in_order(n: int, workers: int, per_run: float) -> None:
-    planner = BatchPlanner(range(n), target_task_seconds=0.5, max_batch_runs=256)
+@given(
+    n=st.integers(1, 3000),
+    workers=st.integers(1, 64),
+    per_run=st.floats(1e-4, 2.0),
+    shortest=st.floats(0.0, 1.0),
+)
+def test_planner_hands_out_every_run_once_in_order(
+    n: int, workers: int, per_run: float, shortest: float
+) -> None:
+    planner = BatchPlanner(
+        range(n), target_task_seconds=0.5, min_task_seconds=shortest, max_batch_runs=256
+    )
     handed: list[int] = []
     sizes = []
     while (batch := planner.next_batch(workers)) is not None:
@@ -43,6 +52,17 @@ def test_batches_grow_for_fast_runs_and_shrink_to_one_at_the_end() -> None:
         sizes.append(len(batch))
     assert sizes[0] == 100  # 0.5 s / 5 ms
     assert sizes[-1] == 1
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_tiny_runs_end_in_batches_lasting_min_task_seconds_not_single_runs() -> None:
+    planner = BatchPlanner(range(200), target_task_seconds=1.0, min_task_seconds=0.02)
+    planner.observe(1, 0.0025)
+    sizes = []
+    while (batch := planner.next_batch(2)) is not None:
+        sizes.append(len(batch))
+    assert sum(sizes) == 200
+    assert min(sizes[:-1]) == 8  # 0.02 s / 2.5 ms; only the remainder is smaller
     assert sizes == sorted(sizes, reverse=True)
 
 

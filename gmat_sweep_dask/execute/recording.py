@@ -86,6 +86,7 @@ def _record(
         BatchPlanner(
             pending,
             target_task_seconds=config.get("target-task-seconds"),
+            min_task_seconds=config.get("min-task-seconds"),
             max_batch_runs=config.get("max-batch-runs"),
         ),
         make_batch,

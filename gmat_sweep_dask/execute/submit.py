@@ -3,12 +3,12 @@
 Runs are grouped into batches by *guided self-scheduling*: a batch holds
 ``remaining / (guide × workers)`` runs, capped so that one task lasts about
 ``target_task_seconds`` once run times are known (the first tasks hold one run each).
-Batches therefore start large and shrink to single runs near the end, so no worker idles
-behind a straggler. Tasks are submitted through a sliding window of
-``max(window_per_worker × workers, min_inflight)`` futures: the scheduler always has work
-queued (enough for adaptive clusters to see demand and scale up; the floor applies once
-the first result has sized the batches), but a 100,000-run sweep never holds 100,000
-futures.
+Batches therefore start large and shrink near the end, so no worker idles behind a
+straggler; they shrink to single runs, or to ``min_task_seconds`` of tiny runs. Tasks are
+submitted through a sliding window of ``max(window_per_worker × workers, min_inflight)``
+futures: the scheduler always has work queued (enough for adaptive clusters to see demand
+and scale up; the floor applies once the first result has sized the batches), but a
+100,000-run sweep never holds 100,000 futures.
 
 Losses are distributed's to handle: a task that *raises* is retried ``retries`` times
 (Dask's task retries); a task whose *worker dies* under it is rescheduled until
@@ -44,6 +44,7 @@ class BatchPlanner:
 
     pending: Sequence[int]
     target_task_seconds: float = 0.5
+    min_task_seconds: float = 0.0
     max_batch_runs: int = 256
     position: int = 0
     run_seconds: float | None = None
@@ -61,7 +62,9 @@ class BatchPlanner:
         if self.run_seconds is None:
             cap = 1
         else:
-            cap = int(self.target_task_seconds / max(self.run_seconds, 1e-6))
+            per_run = max(self.run_seconds, 1e-6)
+            cap = int(self.target_task_seconds / per_run)
+            size = max(size, math.ceil(self.min_task_seconds / per_run))
         size = max(1, min(size, cap, self.max_batch_runs))
         ids = self.pending[self.position : self.position + size]
         self.position += size
