@@ -18,7 +18,7 @@ results have been read once, the end-of-sweep work (our compaction) included. gm
 is one warm run straight through gmat-run in one process (load, override, run, parse the
 report), the ideal wall time is ``N·t/W``; ``of ideal`` is the fraction of it reached.
 
-    python benchmarks/bench_throughput.py [--repeats 5] [--workers 2]
+    python benchmarks/bench_throughput.py [--repeats 5] [--workers 2] [--direct]
 
 Uses ``GMAT_ROOT`` if it names a real GMAT, else the stand-in engine in
 ``tests/gmat_standin/root``. On a real GMAT (TARGETS.md P2r; ``tests/gmat_real/build.sh``
@@ -102,6 +102,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     tools = "gsd,gsd-lazy,gsd+timeout,gsd-inproc,gs-dask,gs-joblib"
     parser.add_argument("--tools", default=tools)
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="a client that gathers results straight from the workers (direct_to_workers)",
+    )
     args = parser.parse_args()
     real = os.environ.get("GMAT_ROOT") and Path(os.environ["GMAT_ROOT"]).resolve() != STANDIN
     if not real:
@@ -135,7 +140,7 @@ def main() -> None:
             dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, direct_to_workers=args.direct or None) as client,
         tempfile.TemporaryDirectory() as tmp,
     ):
         for name, n, extra, script in scenarios:
