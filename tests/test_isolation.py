@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -220,3 +223,44 @@ def test_the_host_answers_a_run_with_arrow_tables_not_pandas_frames(fault_script
     table, meta = raw.tables[("report", "Positions")]
     assert isinstance(table, pa.Table) and table.column_names[:2] == ["run_id", "time"]
     assert meta["kind"] == "report"
+
+
+def test_stopping_the_engine_leaves_closing_its_link_to_the_thread_reading_it(
+    fault_script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``shutdown()`` (Ctrl-C) only kills the host; the receiver thread, which reads the
+    link, closes it once. Each close is slowed here so that a second thread closing the
+    link at the same time would collide: a double close failed one CI run's Ctrl-C with
+    ``OSError: [Errno 9] Bad file descriptor``, and a descriptor closed under a reader
+    can be reused by any file opened meanwhile."""
+    from gmat_standin import Gate
+
+    gate = Gate(tmp_path)
+    for name, value in gate.env({}).items():
+        monkeypatch.setenv(name, value)
+    closes: list[str] = []
+    watching = threading.Event()
+    close = Connection._close
+
+    def slow_close(link: Connection) -> None:
+        close(link)
+        if watching.is_set():  # not the links of earlier tests' hosts, closed on the way
+            closes.append(threading.current_thread().name)
+            time.sleep(0.2)  # widens the window before Connection.close forgets the handle
+
+    monkeypatch.setattr(Connection, "_close", slow_close)
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: errors.append(hook.exc_value))
+    try:
+        isolation.shutdown()  # the next host starts with the gate's environment
+        (pending,) = isolation.start_runs(str(fault_script), [_run(0)], None)
+        gate.wait_for_runs(1)  # the run is in the engine; the receiver awaits its answer
+        watching.set()
+        isolation.shutdown()
+        result = pending.result()
+    finally:
+        isolation.shutdown()
+    assert result.status == "failed"
+    assert "signal SIGKILL" in result.error
+    assert closes == ["gmat-sweep-dask-engine"]
+    assert errors == []

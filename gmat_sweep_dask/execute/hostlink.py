@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -79,6 +80,7 @@ class EngineHost:
         finally:
             child.close()
         self.conn = Connection(parent.detach())
+        self._closing = threading.Lock()
         self.started = time.monotonic()
         self.ready = False
 
@@ -116,12 +118,26 @@ class EngineHost:
         return Answer(error=self._broke(message), host_lost=True)
 
     def kill(self) -> None:
-        """Stop the host at once (waits at most :data:`REAP_S` for it to go)."""
+        """Stop the host at once (waits at most :data:`REAP_S` for it to go) and close the
+        link: for the thread that reads its answers (another thread calls :meth:`stop`)."""
+        self.stop()
+        self._close()
+
+    def stop(self) -> None:
+        """Kill the host process and reap it (at most :data:`REAP_S`); safe from any thread.
+
+        The link stays open: the thread reading answers sees it end and closes it. Closing
+        it here could race that thread's own close (one descriptor closed twice, the second
+        time perhaps a file opened meanwhile) or its read of a reused descriptor.
+        """
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(REAP_S)
-        self.conn.close()
+
+    def _close(self) -> None:
+        with self._closing:  # Connection.close checks, then closes: not atomic on its own
+            self.conn.close()
 
     def _await_ready(self, engine_timeout: float) -> EngineLost | None:
         left = max(self.started + engine_timeout - time.monotonic(), 0.0)
@@ -150,7 +166,7 @@ class EngineHost:
         except subprocess.TimeoutExpired:  # it closed the socket but runs on
             self.kill()
             code = self.process.returncode
-        self.conn.close()
+        self._close()
         if code is None:
             return EngineLost("GMAT engine stopped answering and could not be killed")
         if code >= 0:

@@ -87,7 +87,7 @@ class SharedEngine:
         for ticket in doomed:
             ticket.resolve(stopped)
         if host is not None:
-            host.kill()
+            host.stop()  # the receiver, reading from it, closes the link
 
     def _live_receiver(self) -> threading.Thread:
         """The receiver thread; a dead one (its requests fail) is replaced."""
