@@ -6,6 +6,7 @@ Override them like any Dask setting: ``~/.config/dask/gmat-sweep-dask.yaml``,
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,21 @@ def get(key: str, override: Any = None) -> Any:
 
     A switch set from the environment as text or a number (``..._COMPACT=false``, ``=0``)
     reads as the boolean it spells; anything else for a switch raises :class:`UsageError`.
+    So does a setting whose default is a number set to anything but a finite number ≥ 0
+    (text, NaN, infinity, a negative value).
     """
     if override is not None:
         return override
     value = dask.config.get(f"gmat-sweep-dask.{key}")
-    if isinstance(_DEFAULT_VALUES["gmat-sweep-dask"].get(key), bool) and not isinstance(
-        value, bool
-    ):
+    default = _DEFAULT_VALUES["gmat-sweep-dask"].get(key)
+    if isinstance(default, bool) and not isinstance(value, bool):
         spelled = str(value).strip().lower()
         if spelled not in _BOOLEANS:
             raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected true or false")
         return _BOOLEANS[spelled]
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
+        if not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
     return value

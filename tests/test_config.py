@@ -33,3 +33,25 @@ def test_a_switch_that_is_not_a_boolean_is_named() -> None:
         pytest.raises(UsageError, match=r"gmat-sweep-dask.fsync = 'sometimes'.*true or false"),
     ):
         config.get("fsync")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.5, "fast", True, None])
+@pytest.mark.parametrize("key", ["min-task-seconds", "target-task-seconds", "max-batch-runs"])
+def test_a_number_setting_that_is_not_a_finite_number_at_least_zero_is_named(
+    key: str, value: object
+) -> None:
+    with (
+        dask.config.set({f"gmat-sweep-dask.{key}": value}),
+        pytest.raises(UsageError, match=rf"gmat-sweep-dask.{key} = .*expected a number >= 0"),
+    ):
+        config.get(key)
+
+
+def test_a_number_setting_from_the_environment_reads_as_its_number(monkeypatch) -> None:
+    monkeypatch.setenv("DASK_GMAT_SWEEP_DASK__MIN_TASK_SECONDS", "0.05")
+    dask.config.refresh()
+    try:
+        assert config.get("min-task-seconds") == 0.05
+    finally:
+        monkeypatch.delenv("DASK_GMAT_SWEEP_DASK__MIN_TASK_SECONDS")
+        dask.config.refresh()
