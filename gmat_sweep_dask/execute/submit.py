@@ -127,10 +127,12 @@ class Executor:
         Gathered here, tolerating errors, not by ``as_completed(with_results=True)``: there a
         result lost with its worker before it was fetched, whose recomputation then fails,
         is never delivered and the sweep waits forever (dask/distributed#7331). Here such a
-        future is waited for again and comes back None, failed.
+        future is waited for again and comes back None, failed. Every future of ``done`` is
+        gathered whatever its status now: one that finished and was then lost with its
+        worker (status ``lost`` or ``pending`` by now) is recomputed, and its outcome is
+        the recomputation's, not a failure.
         """
-        finished = {f.key: f for f in done if f.status == "finished"}
-        got = self.client.gather(finished, errors="skip") if finished else {}
+        got = self.client.gather({f.key: f for f in done}, errors="skip")
         return [got.get(f.key) for f in done]
 
     def _fill(self, completed: as_completed) -> None:
