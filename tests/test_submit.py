@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,26 @@ def test_slow_runs_get_one_run_per_task() -> None:
     assert len(planner.next_batch(2)) == 1
 
 
+@contextmanager
+def _one_worker_cluster() -> Iterator[tuple[LocalCluster, Client]]:
+    """A one-worker process cluster whose worker can unpickle this module's functions."""
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    try:
+        with (
+            LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,
+            ) as cluster,
+            Client(cluster, set_as_default=False) as client,
+        ):
+            yield cluster, client
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
 class _KillsTheWorkerThatSendsIt:
     """A task result whose serialisation, when the driver fetches it, kills the worker."""
 
@@ -97,7 +118,6 @@ def test_a_result_lost_with_its_worker_whose_recomputation_fails_is_delivered_fa
     """dask/distributed#7331: ``as_completed(with_results=True)`` never delivers such a
     future, and the sweep waited for it forever (seen once in a full CI run)."""
     monkeypatch.setattr(submit, "run_batch", _finishes_then_fails_when_recomputed)
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
     outcomes: dict[int, dict[str, Any]] = {}
 
     def make_batch(ids: Sequence[int]) -> Batch:
@@ -105,30 +125,18 @@ def test_a_result_lost_with_its_worker_whose_recomputation_fails_is_delivered_fa
             batch_key(ids[0]), str(tmp_path), "unused.script", tuple(ids), ({},) * len(ids)
         )
 
-    try:
-        with (
-            LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.CRITICAL,
-            ) as cluster,
-            Client(cluster, set_as_default=False) as client,
-        ):
-            executor = Executor(
-                client,
-                BatchPlanner([0]),
-                make_batch,
-                lambda _, delivered: outcomes.update({o["run_id"]: o for o in delivered}),
-                retries=0,
-            )
-            running = threading.Thread(target=executor.run, daemon=True)
-            running.start()
-            running.join(120)
-            assert not running.is_alive(), "the executor waits forever for the lost result"
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    with _one_worker_cluster() as (_, client):
+        executor = Executor(
+            client,
+            BatchPlanner([0]),
+            make_batch,
+            lambda _, delivered: outcomes.update({o["run_id"]: o for o in delivered}),
+            retries=0,
+        )
+        running = threading.Thread(target=executor.run, daemon=True)
+        running.start()
+        running.join(120)
+        assert not running.is_alive(), "the executor waits forever for the lost result"
     assert list(outcomes) == [0]
     assert outcomes[0]["status"] == "failed"
     assert outcomes[0]["error"] == "task failed: RuntimeError: the recomputation failed"
@@ -148,30 +156,17 @@ def test_a_result_lost_with_its_worker_after_it_finished_is_the_recomputations(
     """A future can finish, be handed out by ``as_completed`` and then be lost with its
     worker before its result is fetched (seen in a CI run: an innocent run recorded
     ``task failed: NoneType: None`` while Dask recomputed it successfully)."""
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     batch = Batch(batch_key(7), str(tmp_path), "unused.script", (7,), ({},))
-    try:
-        with (
-            LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.CRITICAL,
-            ) as cluster,
-            Client(cluster, set_as_default=False) as client,
-        ):
-            future = client.submit(_outcome_of_attempt, batch, key=batch.key, pure=False)
-            future.exception()  # wait until it finished
-            (holder,) = client.who_has([future])[future.key]
-            nanny = next(n for n in cluster.workers.values() if n.worker_address == holder)
-            os.kill(nanny.process.pid, signal.SIGKILL)
-            deadline = time.monotonic() + 60
-            while future.status == "finished" and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert future.status in ("lost", "pending"), future.status
-            executor = Executor(client, BatchPlanner([]), lambda _: batch, lambda *_: None)
-            (result,) = executor._results([future])
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    with _one_worker_cluster() as (cluster, client):
+        future = client.submit(_outcome_of_attempt, batch, key=batch.key, pure=False)
+        future.exception()  # wait until it finished
+        (holder,) = client.who_has([future])[future.key]
+        nanny = next(n for n in cluster.workers.values() if n.worker_address == holder)
+        os.kill(nanny.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while future.status == "finished" and time.monotonic() < deadline:
+            time.sleep(0.01)  # no public event for "lost": poll the status
+        assert future.status in ("lost", "pending"), future.status
+        executor = Executor(client, BatchPlanner([]), lambda _: batch, lambda *_: None)
+        (result,) = executor._results([future])
     assert result == [{"run_id": 7, "attempt": 2}]
