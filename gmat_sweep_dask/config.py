@@ -43,8 +43,7 @@ def get(key: str, override: Any = None) -> Any:
             raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected true or false")
         return _BOOLEANS[spelled]
     if isinstance(default, int | float) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
-        if not (math.isfinite(value) and value >= 0):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number and math.isfinite(value) and value >= 0):
             raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
     return value
