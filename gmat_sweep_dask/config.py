@@ -47,3 +47,14 @@ def get(key: str, override: Any = None) -> Any:
         if not (number and math.isfinite(value) and value >= 0):
             raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
     return value
+
+
+def check() -> None:
+    """Read every setting once, so that a bad one is refused before anything starts (a
+    cluster, an engine) rather than where it is first used.
+
+    Raises:
+        UsageError: the first setting :func:`get` refuses, named with its value.
+    """
+    for key in _DEFAULT_VALUES["gmat-sweep-dask"]:
+        get(key)

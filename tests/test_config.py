@@ -55,3 +55,42 @@ def test_a_number_setting_from_the_environment_reads_as_its_number(monkeypatch) 
     finally:
         monkeypatch.delenv("DASK_GMAT_SWEEP_DASK__MIN_TASK_SECONDS")
         dask.config.refresh()
+
+
+def _refuse_to_start(*_: object, **__: object) -> None:
+    raise AssertionError("an engine or a cluster started despite a bad setting")
+
+
+def test_a_bad_setting_stops_a_sweep_before_any_engine_or_cluster_starts(
+    monkeypatch, example_script, tmp_path
+) -> None:
+    from gmat_sweep_dask import sweep
+    from gmat_sweep_dask.execute import cluster, preflight
+
+    monkeypatch.setattr(preflight, "start_locally", _refuse_to_start)
+    monkeypatch.setattr(cluster, "connect", _refuse_to_start)
+    with (
+        dask.config.set({"gmat-sweep-dask.min-task-seconds": float("nan")}),
+        pytest.raises(UsageError, match=r"gmat-sweep-dask.min-task-seconds = nan"),
+    ):
+        sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_cli_refuses_a_bad_setting_by_name_before_it_starts_an_engine(
+    monkeypatch, example_script, tmp_path
+) -> None:
+    from click.testing import CliRunner
+
+    from gmat_sweep_dask.cli import main
+    from gmat_sweep_dask.execute import isolation
+
+    monkeypatch.setattr(isolation, "warm", _refuse_to_start)
+    out = tmp_path / "s"
+    args = ["run", str(example_script), "--grid", "Sat.SMA=7000", "--out", str(out), "-q"]
+    with dask.config.set({"gmat-sweep-dask.window-per-worker": "two"}):
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "gmat-sweep-dask.window-per-worker = 'two'" in lines[0]
+    assert not out.exists()

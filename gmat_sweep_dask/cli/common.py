@@ -185,8 +185,15 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the cluster options from a command's kwargs; return Sweep.run() arguments."""
+    """Pop the cluster options from a command's kwargs; return Sweep.run() arguments.
+
+    Every ``gmat-sweep-dask.*`` setting is checked first (:func:`~gmat_sweep_dask.config.
+    check`): a bad one stops the command before it starts an engine or a cluster.
+    """
+    from gmat_sweep_dask import config
     from gmat_sweep_dask.errors import SpecError
+
+    config.check()
     from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, check_local_workers
 
     adapt = kwargs.pop("adapt")

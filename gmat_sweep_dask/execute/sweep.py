@@ -182,6 +182,7 @@ class Sweep:
         only one) is checked too. Returns the whole sweep's counts.
 
         Raises:
+            UsageError: a ``gmat-sweep-dask.*`` setting is not of its kind (named).
             SweepLockedError: another live driver is running this sweep (named).
             GmatMissingError: GMAT is not installed where it would run.
             ScriptError: the script does not load, a field does not exist, or a value
@@ -190,6 +191,7 @@ class Sweep:
         """
         from gmat_sweep_dask.execute.cluster import connect, local_workers, starts_local
 
+        config.check()  # a bad setting is refused before a cluster or an engine starts
         start = sessions.now()
         fsync = bool(config.get("fsync"))
         wanted = report if require_report else False
