@@ -47,6 +47,21 @@ def test_a_data_file_linked_outside_is_refused_by_name(batches, tmp_path: Path) 
     assert result.exit_code == 1 and victim.name in result.output
 
 
+def test_a_link_into_a_sibling_whose_name_extends_the_sweep_s_is_refused(
+    batches, tmp_path: Path
+) -> None:
+    """``<dir>/s2`` starts with ``<dir>/s`` as text but lies outside sweep ``<dir>/s``."""
+    out = shutil.copytree(batches, tmp_path / "s")
+    victim = sorted((out / "data").rglob("*.parquet"))[0]
+    sibling = tmp_path / "s2" / victim.name
+    sibling.parent.mkdir()
+    shutil.move(victim, sibling)
+    victim.symlink_to(sibling)
+    with pytest.raises(SweepDirError, match=victim.name) as caught:
+        open_sweep(out)
+    assert "outside the sweep directory" in str(caught.value)
+
+
 def test_a_link_made_after_opening_is_refused_when_read(batches, tmp_path: Path) -> None:
     out = shutil.copytree(batches, tmp_path / "s")
     frame = open_sweep(out)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from gmat_sweep_dask.execute import submit
 from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
-from gmat_sweep_dask.execute.task import Batch, batch_key
+from gmat_sweep_dask.execute.task import Batch, batch_key, pack_outcomes
 
 
 @given(
@@ -142,12 +142,12 @@ def test_a_result_lost_with_its_worker_whose_recomputation_fails_is_delivered_fa
     assert outcomes[0]["error"] == "task failed: RuntimeError: the recomputation failed"
 
 
-def _outcome_of_attempt(batch: Batch) -> list[dict[str, Any]]:
+def _outcome_of_attempt(batch: Batch) -> bytes:
     """Stands in for ``run_batch``: one ok outcome naming the attempt that made it."""
     attempt = Path(batch.sweep_dir) / f"{batch.key}.attempts"
     with attempt.open("a") as log:
         log.write("x")
-    return [{"run_id": batch.run_ids[0], "attempt": attempt.stat().st_size}]
+    return pack_outcomes([{"run_id": batch.run_ids[0], "attempt": attempt.stat().st_size}])
 
 
 def test_a_result_lost_with_its_worker_after_it_finished_is_the_recomputations(

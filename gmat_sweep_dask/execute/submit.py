@@ -31,7 +31,7 @@ from typing import Any
 from distributed import Client, Future, KilledWorker, as_completed
 
 from gmat_sweep_dask.errors import SweepDirWriteError
-from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch
+from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch, unpack_outcomes
 from gmat_sweep_dask.store import layout, records
 
 GUIDE = 2
@@ -133,7 +133,8 @@ class Executor:
         the recomputation's, not a failure.
         """
         got = self.client.gather({f.key: f for f in done}, errors="skip")
-        return [got.get(f.key) for f in done]
+        packed = [got.get(f.key) for f in done]  # a skipped one: absent, or None
+        return [None if p is None else unpack_outcomes(p) for p in packed]
 
     def _fill(self, completed: as_completed) -> None:
         floor = self.min_inflight if self.planner.run_seconds is not None else 1

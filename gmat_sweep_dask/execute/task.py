@@ -9,7 +9,8 @@ that died while running the batch's GMAT runs from one that died while it queued
 Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
-one outcome dict per run, which the client appends to the manifest. Once its last run
+one outcome dict per run, packed into bytes (:func:`unpack_outcomes`), which the client
+appends to the manifest. Once its last run
 has started, the task leaves the worker's thread slot to the next batch, so the engine
 runs on while it writes.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import socket
 import threading
 import uuid
@@ -114,8 +116,9 @@ def attempts_of(batch: Batch) -> Attempts:
     return Attempts(len(lines) - ran, ran)
 
 
-def run_batch(batch: Batch) -> list[dict[str, Any]]:
-    """Run every run of ``batch``, write its outputs, return one outcome per run.
+def run_batch(batch: Batch) -> bytes:
+    """Run every run of ``batch``, write its outputs, return one outcome per run, packed
+    (:func:`unpack_outcomes` unpacks them).
 
     Raises:
         SweepDirError: this worker cannot see the sweep directory (no shared file system);
@@ -126,7 +129,23 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
             written (:mod:`~.inprocess`).
     """
     with inprocess.batch():  # counted, so that in-process workers stop cleanly
-        return _run_batch(batch)
+        return pack_outcomes(_run_batch(batch))
+
+
+def pack_outcomes(outcomes: list[dict[str, Any]]) -> bytes:
+    """A batch's outcomes as the bytes its task returns.
+
+    Dask sizes and sends a bytes result for almost nothing; a list of dicts costs the
+    worker ~1 ms a task (``sizeof`` walks every dict, serialisation wraps it): CPU the
+    engines of a small machine need (``benchmarks/README.md``).
+    """
+    return pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_outcomes(packed: bytes) -> list[dict[str, Any]]:
+    """The outcomes :func:`pack_outcomes` packed (a result of this sweep's own task)."""
+    outcomes: list[dict[str, Any]] = pickle.loads(packed)
+    return outcomes
 
 
 def _run_batch(batch: Batch) -> list[dict[str, Any]]:

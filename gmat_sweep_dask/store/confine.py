@@ -8,6 +8,7 @@ directory: a link planted in ``data/`` that points elsewhere is refused, never f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gmat_sweep_dask.errors import SweepDirError
@@ -33,11 +34,17 @@ def confined(base: Path, relative: object, *, what: str = "path") -> Path:
         root = base.resolve()
     except (OSError, RuntimeError) as exc:  # a link loop
         raise SweepDirError(f"{base}: {what} {relative!r} cannot be resolved: {exc}") from None
-    if resolved != root and root not in resolved.parents:
+    if not _within(str(resolved), str(root)):
         raise SweepDirError(
             f"{base}: {what} {relative!r} leads outside the sweep directory (to {resolved})"
         )
     return target
+
+
+def _within(resolved: str, root: str) -> bool:
+    """Whether resolved absolute path ``resolved`` is ``root`` or lies under it (by whole
+    components: ``/a/bc`` is not under ``/a/b``)."""
+    return resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def is_confined(relative: object) -> bool:
