@@ -25,6 +25,9 @@ from typing import Any, Protocol
 REAP_S = 10.0
 """Longest wait for a killed or departing host process to be reaped."""
 
+STOPPED = "the GMAT engine was stopped (the sweep is stopping)"
+"""Why a request failed whose host :meth:`EngineHost.stop` stopped (not a crash)."""
+
 
 class EngineError(Exception):
     """A request to the engine host failed (the host itself may still be fine)."""
@@ -83,6 +86,8 @@ class EngineHost:
         self._closing = threading.Lock()
         self.started = time.monotonic()
         self.ready = False
+        self.stopped = False
+        """Whether :meth:`stop` ended the host: its death is then not reported as a crash."""
 
     @property
     def alive(self) -> bool:
@@ -120,16 +125,21 @@ class EngineHost:
     def kill(self) -> None:
         """Stop the host at once (waits at most :data:`REAP_S` for it to go) and close the
         link: for the thread that reads its answers (another thread calls :meth:`stop`)."""
-        self.stop()
+        self._terminate()
         self._close()
 
     def stop(self) -> None:
         """Kill the host process and reap it (at most :data:`REAP_S`); safe from any thread.
 
-        The link stays open: the thread reading answers sees it end and closes it. Closing
-        it here could race that thread's own close (one descriptor closed twice, the second
-        time perhaps a file opened meanwhile) or its read of a reused descriptor.
+        The request it was running fails with :data:`STOPPED`, not as a crash. The link
+        stays open: the thread reading answers sees it end and closes it. Closing it here
+        could race that thread's own close (one descriptor closed twice, the second time
+        perhaps a file opened meanwhile) or its read of a reused descriptor.
         """
+        self.stopped = True
+        self._terminate()
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -167,6 +177,8 @@ class EngineHost:
             self.kill()
             code = self.process.returncode
         self._close()
+        if self.stopped:
+            return EngineLost(STOPPED)
         if code is None:
             return EngineLost("GMAT engine stopped answering and could not be killed")
         if code >= 0:

@@ -14,10 +14,8 @@ import threading
 from collections import deque
 from typing import Any
 
-from gmat_sweep_dask.execute.hostlink import Answer, EngineHost, EngineLost
+from gmat_sweep_dask.execute.hostlink import STOPPED, Answer, EngineHost, EngineLost
 from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
-
-STOPPED = "the GMAT engine was stopped (the sweep is stopping)"
 
 PIPELINE_DEPTH = 3
 """Requests sent to the engine host at once: the running one and two more, so a busy
