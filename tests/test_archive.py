@@ -199,3 +199,30 @@ def test_a_link_in_the_sweep_directory_is_not_archived(client, example_script, t
     assert not (tmp_path / "s.zip").exists()
     with pytest.raises(UsageError, match="expected a file name ending in"):
         archive(out, tmp_path / "s.7z")
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_an_archive_member_too_big_for_the_disk_is_refused_before_it_is_written(
+    tmp_path, private_tmp, monkeypatch, suffix
+) -> None:
+    """A "zip bomb": 16 MiB of zeros packs into a few KiB. Here the disk can spare only
+    ~1 MiB (the reserve is raised to nearly all its free space)."""
+    from gmat_sweep_dask.store import archive as archives
+
+    zeros = b"\0" * (16 << 20)
+    crafted = tmp_path / f"bomb{suffix}"
+    if suffix == ".zip":
+        with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as packed:
+            packed.writestr(MANIFEST[0], MANIFEST[1])
+            packed.writestr("data/zeros", zeros)
+    else:
+        with tarfile.open(crafted, "w:gz") as packed:
+            for name, data in (MANIFEST, ("data/zeros", zeros)):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                packed.addfile(info, io.BytesIO(data))
+    assert crafted.stat().st_size < (1 << 20)
+    monkeypatch.setattr(archives, "RESERVE", shutil.disk_usage(private_tmp).free - (1 << 20))
+    with pytest.raises(SweepDirError, match=r"'data/zeros' holds 16,777,216 bytes, more than"):
+        open_sweep(crafted)
+    assert not list(private_tmp.iterdir())  # nothing of it is left

@@ -10,8 +10,10 @@ and the archive appears under its name only once complete.
 
 :func:`unpack` extracts one into a directory, confining every member: a member name must
 be a plain relative path (no ``..``, not absolute), a member must be a regular file or a
-directory (no links, hard links or devices), and a name may appear once. A crafted
-archive is refused, naming the member, and nothing is written outside the directory.
+directory (no links, hard links or devices), a name may appear once, and a member must
+fit on the disk with :data:`RESERVE` to spare (its declared size; a zip member yields no
+more than that). A crafted archive is refused, naming the member, and nothing is written
+outside the directory; a "zip bomb" stops before the member that would fill the disk.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from gmat_sweep_dask.store.sweepdir import SweepDir
 
 FORMATS = {".zip": "zip", ".tar": "tar", ".tar.gz": "tar:gz", ".tgz": "tar:gz"}
 CHUNK = 1 << 20
+RESERVE = 64 << 20
+"""Bytes an extraction always leaves free on the disk it writes to."""
 
 
 def archive_format(path: Path) -> str | None:
@@ -156,7 +160,7 @@ def unpack(source: Path, into: Path) -> None:
                         _directory(source, into, info.filename)
                     else:
                         with packed.open(info) as data:
-                            _file(source, into, info.filename, data)
+                            _file(source, into, info.filename, data, info.file_size)
         else:
             with tarfile.open(source, "r:*") as packed:
                 for member in packed:
@@ -165,7 +169,7 @@ def unpack(source: Path, into: Path) -> None:
                     elif member.isfile():
                         data = packed.extractfile(member)
                         assert data is not None
-                        _file(source, into, member.name, data)
+                        _file(source, into, member.name, data, member.size)
                     else:
                         _refuse(source, member.name, "is not a regular file or directory")
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
@@ -193,8 +197,16 @@ def _directory(source: Path, into: Path, name: str) -> None:
     _target(source, into, name).mkdir(parents=True, exist_ok=True)
 
 
-def _file(source: Path, into: Path, name: str, data: IO[bytes]) -> None:
+def _file(source: Path, into: Path, name: str, data: IO[bytes], size: int) -> None:
     target = _target(source, into, name)
+    spare = shutil.disk_usage(into).free - RESERVE
+    if size > spare:
+        _refuse(
+            source,
+            name,
+            f"holds {size:,} bytes, more than the {max(spare, 0):,} the disk of {into} can "
+            f"spare (an extraction leaves {RESERVE >> 20} MiB free)",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     _target(source, into, name)  # its directories, now made, still lead inside
     try:
