@@ -6,6 +6,7 @@ Override them like any Dask setting: ``~/.config/dask/gmat-sweep-dask.yaml``,
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,22 @@ def get(key: str, override: Any = None) -> Any:
 
 def check() -> None:
     """Read every setting once, so that a bad one is refused before anything starts (a
-    cluster, an engine) rather than where it is first used.
+    cluster, an engine) rather than where it is first used; an unknown one (a typo that
+    would silently leave its default in force) is refused too.
 
     Raises:
-        UsageError: the first setting :func:`get` refuses, named with its value.
+        UsageError: the first setting :func:`get` refuses, named with its value, or an
+            unknown setting, named with the closest known one.
     """
-    for key in _DEFAULT_VALUES["gmat-sweep-dask"]:
+    known = _DEFAULT_VALUES["gmat-sweep-dask"]
+    for key in dask.config.get("gmat-sweep-dask", {}):
+        name = str(key).replace("_", "-")  # as dask.config itself reads keys
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(
+                f"unknown setting gmat-sweep-dask.{key}{hint}; the settings are listed in "
+                "docs/configuration.md"
+            )
+    for key in known:
         get(key)

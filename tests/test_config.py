@@ -52,6 +52,7 @@ def test_a_number_setting_from_the_environment_reads_as_its_number(monkeypatch) 
     dask.config.refresh()
     try:
         assert config.get("min-task-seconds") == 0.05
+        config.check()  # MIN_TASK_SECONDS is the known min-task-seconds
     finally:
         monkeypatch.delenv("DASK_GMAT_SWEEP_DASK__MIN_TASK_SECONDS")
         dask.config.refresh()
@@ -94,3 +95,19 @@ def test_the_cli_refuses_a_bad_setting_by_name_before_it_starts_an_engine(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "gmat-sweep-dask.window-per-worker = 'two'" in lines[0]
     assert not out.exists()
+
+
+def test_an_unknown_setting_is_named_with_the_closest_known_one(
+    monkeypatch, example_script, tmp_path
+) -> None:
+    from gmat_sweep_dask import sweep
+    from gmat_sweep_dask.execute import preflight
+
+    monkeypatch.setattr(preflight, "start_locally", _refuse_to_start)
+    typo = r"unknown setting gmat-sweep-dask.min-task-secnds \(did you mean min-task-seconds\?\)"
+    with (
+        dask.config.set({"gmat-sweep-dask.min-task-secnds": 0.1}),
+        pytest.raises(UsageError, match=typo),
+    ):
+        sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()
