@@ -192,9 +192,9 @@ def cluster_choice(kwargs: dict[str, Any]) -> dict[str, Any]:
     """
     from gmat_sweep_dask import config
     from gmat_sweep_dask.errors import SpecError
+    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, check_local_workers
 
     config.check()
-    from gmat_sweep_dask.execute.cluster import TLS, ClusterSpec, check_local_workers
 
     adapt = kwargs.pop("adapt")
     bounds = None

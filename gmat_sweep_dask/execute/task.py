@@ -10,9 +10,8 @@ Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
 one outcome dict per run, packed into bytes (:func:`unpack_outcomes`), which the client
-appends to the manifest. Once its last run
-has started, the task leaves the worker's thread slot to the next batch, so the engine
-runs on while it writes.
+appends to the manifest. Once its last run has started, the task leaves the worker's
+thread slot to the next batch, so the engine runs on while it writes.
 """
 
 from __future__ import annotations
