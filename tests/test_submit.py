@@ -20,8 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gmat_sweep_dask.execute import submit
+from gmat_sweep_dask.execute.outcomes import pack_outcomes
 from gmat_sweep_dask.execute.submit import BatchPlanner, Executor
-from gmat_sweep_dask.execute.task import Batch, batch_key, pack_outcomes
+from gmat_sweep_dask.execute.task import Batch, batch_key
 
 
 @given(

@@ -31,7 +31,8 @@ from typing import Any
 from distributed import Client, Future, KilledWorker, as_completed
 
 from gmat_sweep_dask.errors import SweepDirWriteError
-from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch, unpack_outcomes
+from gmat_sweep_dask.execute.outcomes import unpack_outcomes
+from gmat_sweep_dask.execute.task import Batch, attempts_of, run_batch
 from gmat_sweep_dask.store import layout, records
 
 GUIDE = 2

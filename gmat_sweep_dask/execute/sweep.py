@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from gmat_sweep_dask.execute.interrupts import guard
 from gmat_sweep_dask.execute.postprocess import hook_from
 from gmat_sweep_dask.execute.reopen import recorded_here
 from gmat_sweep_dask.execute.result import SweepResult
-from gmat_sweep_dask.execute.task import Batch
+from gmat_sweep_dask.execute.task import Batch, batch_key
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store import sessions
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
@@ -288,7 +287,7 @@ class Sweep:
     def _make_batch(self, run_ids: Any, *, fsync: bool) -> Batch:
         ids = tuple(int(i) for i in run_ids)
         return Batch(
-            key=f"gmat-run-{ids[0]}-{uuid.uuid4().hex[:10]}",
+            key=batch_key(ids[0]),
             sweep_dir=str(self.out),
             script=str(self._run_script or self.script),
             run_ids=ids,

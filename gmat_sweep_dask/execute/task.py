@@ -9,7 +9,7 @@ that died while running the batch's GMAT runs from one that died while it queued
 Its outputs are written as one Parquet file per GMAT output, then a
 commit record (``data/_outcomes/<tag>.json``) is written atomically: a batch whose
 commit record exists is durable even if the client never heard of it. The task returns
-one outcome dict per run, packed into bytes (:func:`unpack_outcomes`), which the client
+one outcome dict per run, packed into bytes (:mod:`~.outcomes`), which the client
 appends to the manifest. Once its last run has started, the task leaves the worker's
 thread slot to the next batch, so the engine runs on while it writes.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import socket
 import threading
 import uuid
@@ -32,6 +31,7 @@ from typing import Any
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
 from gmat_sweep_dask.execute import hooked, inprocess
 from gmat_sweep_dask.execute.engine import RunResult
+from gmat_sweep_dask.execute.outcomes import pack_outcomes
 from gmat_sweep_dask.execute.postprocess import Hook
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import layout
@@ -117,7 +117,7 @@ def attempts_of(batch: Batch) -> Attempts:
 
 def run_batch(batch: Batch) -> bytes:
     """Run every run of ``batch``, write its outputs, return one outcome per run, packed
-    (:func:`unpack_outcomes` unpacks them).
+    (:func:`~.outcomes.unpack_outcomes` unpacks them).
 
     Raises:
         SweepDirError: this worker cannot see the sweep directory (no shared file system);
@@ -129,22 +129,6 @@ def run_batch(batch: Batch) -> bytes:
     """
     with inprocess.batch():  # counted, so that in-process workers stop cleanly
         return pack_outcomes(_run_batch(batch))
-
-
-def pack_outcomes(outcomes: list[dict[str, Any]]) -> bytes:
-    """A batch's outcomes as the bytes its task returns.
-
-    Dask sizes and sends a bytes result for almost nothing; a list of dicts costs the
-    worker ~1 ms a task (``sizeof`` walks every dict, serialisation wraps it): CPU the
-    engines of a small machine need (``benchmarks/README.md``).
-    """
-    return pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def unpack_outcomes(packed: bytes) -> list[dict[str, Any]]:
-    """The outcomes :func:`pack_outcomes` packed (a result of this sweep's own task)."""
-    outcomes: list[dict[str, Any]] = pickle.loads(packed)
-    return outcomes
 
 
 def _run_batch(batch: Batch) -> list[dict[str, Any]]:
