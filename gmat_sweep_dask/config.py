@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,10 @@ def check() -> None:
             unknown setting, named with the closest known one.
     """
     known = _DEFAULT_VALUES["gmat-sweep-dask"]
-    for key in dask.config.get("gmat-sweep-dask", {}):
+    settings = dask.config.get("gmat-sweep-dask", {})
+    if not isinstance(settings, Mapping):
+        raise UsageError(f"gmat-sweep-dask = {settings!r}: expected a mapping of settings")
+    for key in settings:
         name = str(key).replace("_", "-")  # as dask.config itself reads keys
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)

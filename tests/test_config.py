@@ -111,3 +111,11 @@ def test_an_unknown_setting_is_named_with_the_closest_known_one(
     ):
         sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=tmp_path / "s", progress=False)
     assert not (tmp_path / "s").exists()
+
+
+def test_a_namespace_that_is_not_a_mapping_is_named() -> None:
+    with (
+        dask.config.set({"gmat-sweep-dask": 5}),
+        pytest.raises(UsageError, match=r"gmat-sweep-dask = 5: expected a mapping"),
+    ):
+        config.check()
