@@ -10,6 +10,8 @@ engine-dominated one (stand-in with a 50 ms delay per run, N=100), both on one w
 * ``gsd-lazy``      ``gsd`` without reading the frame (the part before the user reads)
 * ``gs-dask``       gmat-sweep 0.6.0 ``DaskPool(client=client)``
 * ``gs-joblib``     gmat-sweep 0.6.0 ``LocalJoblibPool(max_workers=2)``
+* ``dask-floor``    no sweep tool: plain Dask runs the same runs through gmat-run, one task
+  per worker, and writes and reads back nothing (the floor any Dask-based tool has here)
 
 Every tool is timed end to end as a user sees it: from the ``sweep()`` call until the
 results have been read once, the end-of-sweep work (our compaction) included. gmat-sweep's
@@ -37,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import product
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +65,21 @@ def engine_time(script: Path, overrides: dict, runs: int = 40) -> float:
     return statistics.median(times[3:])
 
 
+def floor_runs(script: Path, runs: list[dict]) -> int:
+    """``dask-floor``'s task: ``runs`` (overrides each) through gmat-run, outputs parsed."""
+    from gmat_run import Mission
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, overrides in enumerate(runs):
+            mission = Mission.load(script)
+            for key, value in overrides.items():
+                mission[key] = value
+            results = mission.run(working_dir=Path(tmp) / str(i))
+            for name in results.reports:
+                results.reports[name]
+    return len(runs)
+
+
 def grid(n: int, extra: dict) -> dict:
     return {"Sat.SMA": [7000.0 + 400.0 * i / max(n - 1, 1) for i in range(n)], **extra}
 
@@ -69,7 +87,11 @@ def grid(n: int, extra: dict) -> dict:
 def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: int) -> float:
     """Wall seconds of one sweep with ``tool`` into a fresh ``out``."""
     start = time.perf_counter()
-    if tool.startswith("gsd"):
+    if tool == "dask-floor":
+        runs = [dict(zip(axes, values, strict=True)) for values in product(*axes.values())]
+        shares = [runs[i::workers] for i in range(workers)]
+        client.gather(client.map(floor_runs, [script] * workers, shares, pure=False))
+    elif tool.startswith("gsd"):
         from gmat_sweep_dask import sweep
 
         frame = sweep(
@@ -100,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
-    tools = "gsd,gsd-lazy,gsd+timeout,gsd-inproc,gs-dask,gs-joblib"
+    tools = "gsd,gsd-lazy,gsd+timeout,gsd-inproc,gs-dask,gs-joblib,dask-floor"
     parser.add_argument("--tools", default=tools)
     parser.add_argument(
         "--direct",
