@@ -47,36 +47,34 @@ STANDIN = REPO / "tests" / "gmat_standin" / "root"
 SCRIPT = REPO / "tests" / "gmat_standin" / "scripts" / "leo_faults.script"
 
 
-def engine_time(script: Path, overrides: dict, runs: int = 40) -> float:
-    """Median seconds of one warm gmat-run run (load, override, run, parse) in-process."""
+def one_run(script: Path, overrides: dict, working_dir: Path) -> None:
+    """One run straight through gmat-run: load, override, run, parse every report."""
     from gmat_run import Mission
 
+    mission = Mission.load(script)
+    for key, value in overrides.items():
+        mission[key] = value
+    results = mission.run(working_dir=working_dir)
+    for name in results.reports:
+        results.reports[name]
+
+
+def engine_time(script: Path, overrides: dict, runs: int = 40) -> float:
+    """Median seconds of one warm :func:`one_run` in-process."""
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs + 3):
             start = time.perf_counter()
-            mission = Mission.load(script)
-            for key, value in overrides.items():
-                mission[key] = value
-            results = mission.run(working_dir=Path(tmp) / str(i))
-            for name in results.reports:
-                results.reports[name]
+            one_run(script, overrides, Path(tmp) / str(i))
             times.append(time.perf_counter() - start)
     return statistics.median(times[3:])
 
 
 def floor_runs(script: Path, runs: list[dict]) -> int:
-    """``dask-floor``'s task: ``runs`` (overrides each) through gmat-run, outputs parsed."""
-    from gmat_run import Mission
-
+    """``dask-floor``'s task: :func:`one_run` of each of ``runs`` (their overrides)."""
     with tempfile.TemporaryDirectory() as tmp:
         for i, overrides in enumerate(runs):
-            mission = Mission.load(script)
-            for key, value in overrides.items():
-                mission[key] = value
-            results = mission.run(working_dir=Path(tmp) / str(i))
-            for name in results.reports:
-                results.reports[name]
+            one_run(script, overrides, Path(tmp) / str(i))
     return len(runs)
 
 
