@@ -2,8 +2,9 @@
 
 Each test runs on both engines (``engine_root``: the stand-in, then the real GMAT of the
 ``real_gmat`` tier) and pins what real GMAT was seen to do: which field writes it rejects
-when they are set and which meaningless values it accepts (and how it reads them), the
-error and log of a run that fails while running, ``Setup`` refused after a fork, the
+when they are set, which meaningless values it accepts (and how it reads them) and which it
+changes instead of refusing (a run setting one fails: :mod:`gmat_sweep_dask.execute.kept`),
+the error and log of a run that fails while running, ``Setup`` refused after a fork, the
 reference rows and geodetic altitude, the EphemerisFile's columns and epochs. The engine is
 probed once per engine by ``tests/engine_probe.py`` in a process of its own.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,9 +75,6 @@ def test_gmat_rejects_these_values_when_they_are_set(engine_root, field, value) 
 @pytest.mark.parametrize(
     ("field", "value", "x0", "y0"),
     [
-        ("Sat.SMA", -5, 5 * 0.999, 0.0),  # SMA < 0 with ECC < 1: read as |SMA|
-        ("Sat.ECC", -0.5, 7000 * 0.5, 0.0),  # ECC < 0: read as |ECC|
-        ("Sat.ECC", -3, -7000 * (1 - 3), 0.0),  # ...then ECC > 1 makes SMA negative
         ("Sat.ECC", 1.5, -7000 * (1 - 1.5), 0.0),  # a hyperbola through 3500 km
         ("Sat.INC", 180, 6993.0, 0.0),
         ("Sat.RAAN", 400, 6993 * math.cos(math.radians(40)), 6993 * math.sin(math.radians(40))),
@@ -95,6 +94,25 @@ def test_gmat_accepts_these_values_and_runs_them_as_it_reads_them(
     assert values["Sat.Y"][0] == pytest.approx(y0, abs=1e-6)
     if field == "Sat.INC":  # retrograde and equatorial
         assert values["Sat.Y"][1] < 0 and abs(values["Sat.Z"][1]) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "held"),
+    [
+        ("Sat.SMA", -5, 5.0),  # SMA < 0 with ECC < 1: read as |SMA|
+        ("Sat.ECC", -0.5, 0.5),  # ECC < 0: read as |ECC|
+        ("Sat.ECC", -3, 3.0),  # ...then ECC > 1 makes SMA negative
+    ],
+)
+def test_gmat_changes_these_values_instead_of_refusing_them_so_the_run_fails(
+    engine_root, field, value, held
+) -> None:
+    run = field_write(engine_root, field, value)
+    assert run["status"] == "failed"
+    said = rf"ValueError: GMAT did not keep {re.escape(field)} = {value}: it holds (\S+) "
+    found = re.match(said, run["error"])
+    assert found and float(found[1]) == pytest.approx(held, rel=1e-9), run["error"]
+    assert run["log_tail"] is None  # nothing ran
 
 
 def test_a_run_that_fails_while_running_names_the_error_in_its_log_tail(engine_root) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
+from gmat_sweep_dask.execute.kept import check_kept
 from gmat_sweep_dask.execute.listvalues import check_taken, lists_of, script_with
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.store.datafiles import normalise
@@ -177,9 +178,10 @@ def _run(
         check_taken(mission, lists)
     else:
         mission = Mission.load(script)
-    for path, value in overrides.items():
-        if path not in lists:
-            mission[path] = value
+    scalars = {path: value for path, value in overrides.items() if path not in lists}
+    for path, value in scalars.items():
+        mission[path] = value
+    check_kept(mission, scalars)  # GMAT may change a value rather than refuse it
     confine_outputs(mission)  # after the overrides: one may set a Filename
     with private_temp_dir(working_dir):  # GMAT's staged files (STK ephemerides) stay ours
         results = mission.run(working_dir=working_dir, overwrite=True)

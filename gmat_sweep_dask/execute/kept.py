@@ -1,0 +1,100 @@
+"""Whether GMAT kept every number and boolean a run set, read back once all are written.
+
+GMAT adjusts some values it considers inconsistent instead of refusing them. On an
+ellipse (R2026a, and the stand-in that follows it) ``Sat.SMA = -7000`` becomes 7000 and
+``Sat.ECC = -0.1`` becomes 0.1; a Cartesian override after a Keplerian one moves the
+Keplerian element (``Sat.SMA = 7100`` with ``Sat.X = 7000`` holds 6916.2). Such a run
+would fly another orbit than its parameters say and be recorded ``ok``. So after every
+override is written, each number and boolean is read back through gmat-run and a value
+GMAT did not keep fails the run, naming the field, the value set and the value held.
+
+What counts as kept, from R2026a's read-back:
+
+* a number within :data:`REL_TOL` of the value set, or :data:`ABS_TOL` of it near zero.
+  GMAT holds the state as Cartesian and converts back: ``Sat.ECC = 5e-12`` reads
+  ``4.99998e-12``, and mean elements, found by iteration, ``Sat.BrouwerLongAOP = 20`` reads
+  ``19.99996`` (2.2e-6 apart) and ``Sat.BrouwerShortMA = 10`` reads ``9.9999984``. The
+  changes this check is for are gross (a sign, a value replaced), never this small;
+* an orbit angle (:data:`ANGLES`) equal modulo 360 degrees (``Sat.TA = -90`` reads 270),
+  within :data:`REL_TOL` of a full turn.
+
+Not kept: ``RAAN`` on an equatorial orbit or ``AOP`` on a circular one, which GMAT holds
+as 0, moving the angle into the next one (``Sat.INC = 0, Sat.RAAN = 30`` holds
+``AOP = 30``): whether the position survives depends on the order the fields are
+written in (a later ``Sat.AOP = 0`` undoes it), so such a run fails too.
+
+Text values are not compared (GMAT may rewrite them, e.g. epochs, and output file names
+are changed on purpose by :mod:`.confine`); list values are checked by
+:func:`.listvalues.check_taken`. A field gmat-run cannot read back is not compared.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from gmat_sweep_dask import wording
+
+#: Relative difference within which a number read back is the number set.
+REL_TOL = 1e-6
+#: Absolute difference within which a number near zero read back is the number set.
+ABS_TOL = 1e-12
+#: Orbit angles (degrees) GMAT may wrap, compared modulo 360: the last part of a field's
+#: dotted name (Keplerian, spherical, equinoctial, asymptote and mean elements).
+ANGLES = frozenset(
+    {"RAAN", "AOP", "TA", "MA", "EA", "HA", "RA", "DEC", "AZI", "RAV", "DECV", "MLONG"}
+    | {"TLONG", "IncomingRHA", "OutgoingRHA", "IncomingBVAZI", "OutgoingBVAZI"}
+    | {f"Brouwer{kind}{angle}" for kind in ("Short", "Long") for angle in ("RAAN", "AOP", "MA")}
+)
+
+
+def check_kept(mission: Any, overrides: dict[str, Any]) -> None:
+    """Raise unless ``mission`` holds every number and boolean of ``overrides`` as set.
+
+    Call it after every override has been written: GMAT may change an earlier value
+    when a later one is written.
+
+    Raises:
+        ValueError: naming the first field not kept, the value set and the value held.
+    """
+    for field, value in overrides.items():
+        if not isinstance(value, bool | np.bool_ | numbers.Real):  # text and lists: not here
+            continue
+        try:
+            held = mission[field]
+        except Exception:  # a field gmat-run cannot read back: nothing to compare
+            continue
+        if not kept(field, value, held):
+            raise ValueError(
+                f"GMAT did not keep {field} = {wording.value(value)}: it holds {held!r} once "
+                "every override is written (GMAT changed the value instead of refusing it)"
+            )
+
+
+def kept(field: str, value: Any, held: Any) -> bool:
+    """Whether ``held``, read back from GMAT, is ``value`` as set on ``field``."""
+    if isinstance(value, bool | np.bool_):
+        return isinstance(held, bool | np.bool_) and bool(held) == bool(value)
+    if isinstance(held, str):
+        try:
+            held = float(held)
+        except ValueError:
+            return False
+    if isinstance(held, bool | np.bool_) or not isinstance(held, numbers.Real):
+        return False
+    want, have = float(value), float(held)
+    if not math.isfinite(have):
+        return False
+    if _close(want, have):
+        return True
+    if field.rpartition(".")[2] in ANGLES:
+        apart = abs(math.fmod(have, 360.0) - math.fmod(want, 360.0)) % 360.0
+        return min(apart, 360.0 - apart) <= REL_TOL * 360.0
+    return False
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
