@@ -140,3 +140,22 @@ def test_a_compaction_killed_midway_loses_nothing_and_is_redone(
     assert redone.exit_code == 0, redone.output
     assert len(data_files(out)) == 1 and not (out / ".lock").exists()
     pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+
+
+def test_directories_under_the_names_of_its_files_are_left_alone(
+    client, example_script: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "s"
+    expected = sweep_uncompacted(client, example_script, out)
+    planted = [
+        out / "data/report/Orbit/part-000000999-0123456789.parquet",  # an "orphan" data file
+        out / "data/_outcomes/000000999-0123456789.json",  # a "commit record"
+        out / "data/_attempts/batch-key",  # an "attempt marker"
+    ]
+    for directory in planted:
+        (directory / "inside").mkdir(parents=True)
+    result = CliRunner().invoke(main, ["compact", str(out)])
+    assert result.exit_code == 0, result.output  # was IsADirectoryError
+    assert all((directory / "inside").is_dir() for directory in planted)
+    assert len([f for f in data_files(out) if f.name.startswith("compact-")]) == 1
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)

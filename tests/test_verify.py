@@ -178,3 +178,17 @@ def test_a_corrupt_batch_file_stops_compaction_with_one_line_and_changes_nothing
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and bad.name in result.stderr
     assert listing(out) == before
+
+
+def test_a_data_file_replaced_by_a_directory_is_run_again(client, clean, tmp_path: Path) -> None:
+    source, expected = clean
+    out = copy(source, tmp_path / "directory")
+    (replaced,) = data_files(out)
+    replaced.unlink()
+    replaced.mkdir()
+    report = CliRunner().invoke(main, ["verify", str(out)])
+    assert report.exit_code == 1 and replaced.name in report.output
+    resumed = resume(client, out)
+    assert resumed.exit_code == 0, resumed.output  # was IsADirectoryError after the runs
+    assert replaced.is_dir()  # not ours: left alone
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)

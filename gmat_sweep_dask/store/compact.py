@@ -172,8 +172,8 @@ def remove_orphans(manifest: mf.Manifest) -> int:
     data = sweep_dir / layout.DATA
     for path in [*data.glob("*/*/*.parquet"), *data.glob("*/*/.*.tmp")]:
         relative = path.relative_to(sweep_dir).as_posix()
-        if relative in referenced:
-            continue
+        if relative in referenced or (path.is_dir() and not path.is_symlink()):
+            continue  # a directory under a data file's name is not ours to remove
         try:
             confined(sweep_dir, relative, what="data file").unlink(missing_ok=True)
         except SweepDirError:

@@ -26,6 +26,8 @@ def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
     sweep_dir = manifest.path.parent
     added = 0
     for record in sorted((sweep_dir / layout.OUTCOMES).glob("[!.]*.json")):
+        if record.is_dir() and not record.is_symlink():
+            continue  # not a commit record: a directory is not ours to remove
         outcomes = _read(record)
         fresh = [o for o in outcomes if _wanted(manifest, record, o)]
         writer.append(fresh)
@@ -34,7 +36,8 @@ def reconcile(manifest: mf.Manifest, writer: ManifestWriter) -> int:
         added += len(fresh)
         record.unlink()
     for marker in (sweep_dir / layout.ATTEMPTS).glob("*"):
-        marker.unlink(missing_ok=True)  # attempts of a previous driver's batches
+        if not (marker.is_dir() and not marker.is_symlink()):
+            marker.unlink(missing_ok=True)  # attempts of a previous driver's batches
     return added
 
 
