@@ -372,3 +372,42 @@ def test_more_local_workers_than_the_machine_can_start_are_refused_before_any_st
     assert result.returncode == 2
     one_line_error(result, "--workers 1000000", "at most")
     assert "LocalCluster" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("update", "needle"),
+    [
+        ({"design": "grid"}, "design 'grid' is not an object with a kind"),
+        ({"design": {"kind": "grid", "axes": 5}}, "grid design cannot be rebuilt"),
+        ({"design": {"kind": "grid", "axes": [["Sat.SMA", [7000.0]]]}}, "defines 1 runs"),
+        ({"run_count": 3}, "defines 2 runs, its run_count is 3"),
+        ({"script": None}, "script None is not str"),
+        ({"snapshot": "script/leo.script"}, "snapshot 'script/leo.script' is not dict"),
+        ({"postprocess": "os:system"}, "postprocess 'os:system' is not dict or null"),
+        ({"gmat": "R2026a"}, "gmat 'R2026a' is not dict or null"),
+    ],
+)
+def test_a_crafted_header_update_is_one_line_everywhere(
+    client, example_script: Path, tmp_path: Path, update: dict, needle: str
+) -> None:
+    from gmat_sweep_dask import open_sweep
+    from gmat_sweep_dask.errors import UsageError
+
+    out = tmp_path / "s"
+    assert (
+        cli("run", str(example_script), "--grid", "Sat.SMA=7000,7100", "--out", str(out)).returncode
+        == 0
+    )
+    line = json.dumps({"update": update}) + "\n"
+    with (out / "manifest.jsonl").open("a") as manifest:
+        manifest.write(line + line)
+    before = (out / "manifest.jsonl").read_bytes()
+    resume = ["resume", str(out), "--scheduler", client.scheduler.address]
+    for args in (["show", str(out)], ["verify", str(out)]):  # no traceback, whatever they say
+        result = CliRunner().invoke(main, args)
+        assert isinstance(result.exception, SystemExit | None), (args, result.exception)
+    result = CliRunner().invoke(main, resume)
+    assert result.exit_code == 2 and needle in result.output, result.output
+    with pytest.raises(UsageError, match=needle):
+        open_sweep(out).compute()
+    assert (out / "manifest.jsonl").read_bytes() == before

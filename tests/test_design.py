@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from gmat_sweep_dask.design import Grid, Samples, design_from_header
-from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.errors import SpecError, SweepDirError
 
 
 def test_grid_numbers_runs_like_itertools_product_last_axis_fastest() -> None:
@@ -97,3 +97,22 @@ def test_samples_table_tampering_is_detected(tmp_path) -> None:
 def test_samples_rejects_bad_tables(table: pd.DataFrame, needle: str) -> None:
     with pytest.raises(SpecError, match=needle):
         Samples(table)
+
+
+@pytest.mark.parametrize(
+    ("header", "needle"),
+    [
+        ("grid", "unknown design kind"),
+        ({"kind": "grid", "axes": 5}, "grid design cannot be rebuilt"),
+        ({"kind": "grid", "axes": [["Sat.SMA"]]}, "grid design cannot be rebuilt"),
+        ({"kind": "grid", "axes": [["Sat.SMA", 7000]]}, "must be a list"),
+        ({"kind": "monte_carlo", "perturb": [["Sat.SMA", {}]], "n": 2}, "cannot be rebuilt"),
+        (
+            {"kind": "grid", "axes": [["Sat.SMA", [7000.0, 7100.0]]]},
+            "defines 2 runs, its run_count is 3",
+        ),
+    ],
+)
+def test_a_malformed_recorded_design_is_a_sweep_dir_error(tmp_path, header, needle) -> None:
+    with pytest.raises(SweepDirError, match=needle):
+        design_from_header(header, tmp_path, run_count=3)

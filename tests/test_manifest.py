@@ -153,6 +153,16 @@ def test_updates_and_moves_are_written_twice_and_applied_once(tmp_path: Path) ->
         ({**HEADER, "schema_version": 99}, SweepDirError, "newer"),
         ({**HEADER, "format": "x"}, ManifestCorruptError, "not a gmat-sweep-dask"),
         ({**HEADER, "run_count": -1}, ManifestCorruptError, "run_count"),
+        ({**HEADER, "run_count": True}, ManifestCorruptError, "run_count"),
+        ({**HEADER, "design": "grid"}, ManifestCorruptError, "design 'grid' is not an object"),
+        ({**HEADER, "design": {"axes": []}}, ManifestCorruptError, "with a kind"),
+        ({**HEADER, "script": 5}, ManifestCorruptError, "script 5 is not str"),
+        ({**HEADER, "script_sha256": None}, ManifestCorruptError, "script_sha256 None"),
+        ({**HEADER, "snapshot": "x"}, ManifestCorruptError, "snapshot 'x' is not dict"),
+        ({**HEADER, "snapshot": {"path": 5, "files": {}}}, ManifestCorruptError, "snapshot"),
+        ({**HEADER, "snapshot": {"path": "s", "files": {"s": 1}}}, ManifestCorruptError, "snap"),
+        ({**HEADER, "postprocess": "os:system"}, ManifestCorruptError, "postprocess 'os"),
+        ({**HEADER, "gmat": [1]}, ManifestCorruptError, r"gmat \[1\] is not dict or null"),
     ],
 )
 def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> None:
@@ -207,3 +217,10 @@ def test_random_bytes_give_a_clean_error_or_a_manifest(tmp_path: Path, data: byt
             continue
         assert all(0 <= k < loaded.run_count for k in loaded.entries)
         json.dumps(loaded.header)
+
+
+def test_a_header_update_of_the_wrong_type_is_corruption_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, entry(0), {"update": {"snapshot": ["script/x.script"]}}])
+    with pytest.raises(ManifestCorruptError, match=r"manifest\.jsonl:3: .*snapshot"):
+        mf.Manifest.load(path)

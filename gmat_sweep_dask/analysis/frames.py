@@ -126,7 +126,7 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
             raise
     sweep_dir = path.parent if path.name == layout.MANIFEST else path
     manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
-    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
+    design = design_from_header(manifest.header["design"], sweep_dir.resolve(), manifest.run_count)
     return open_frame(manifest, design, kind=kind, name=report)
 
 

@@ -144,7 +144,7 @@ def runs_table(out: str | Path) -> pd.DataFrame:
     """
     sweep_dir = Path(out).expanduser()
     manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST, full=True)
-    design = design_from_header(manifest.header["design"], sweep_dir.resolve())
+    design = design_from_header(manifest.header["design"], sweep_dir.resolve(), manifest.run_count)
     table = design.block(0, manifest.run_count).copy()
     fields = ("status", "duration_s", "attempts", "worker", "error", "started", "ended")
     recorded = pd.DataFrame.from_records(

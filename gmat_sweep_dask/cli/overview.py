@@ -24,14 +24,15 @@ def _load(sweep_dir: Path) -> mf.Manifest:
 
 
 def _swept_fields(design: dict[str, Any], sweep_dir: Path) -> list[str]:
-    """The fields a design header varies (read from the samples file for samples)."""
-    if "axes" in design:
-        return [name for name, _ in design["axes"]]
-    if "perturb" in design:
-        return [name for name, _ in design["perturb"]]
+    """The fields a design header varies (read from the samples file for samples); none
+    when the header is malformed (``verify``, ``open_sweep`` and ``resume`` say how)."""
     try:
+        if "axes" in design:
+            return [str(name) for name, _ in design["axes"]]
+        if "perturb" in design:
+            return [str(name) for name, _ in design["perturb"]]
         return list(pq.read_schema(confined(sweep_dir, design.get("path"))).names)
-    except (OSError, SweepDirError, pa.ArrowInvalid):
+    except (OSError, SweepDirError, pa.ArrowInvalid, TypeError, ValueError):
         return []
 
 

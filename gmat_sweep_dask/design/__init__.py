@@ -20,12 +20,32 @@ _KINDS: dict[str, Any] = {
 }
 
 
-def design_from_header(header: Mapping[str, Any], sweep_dir: Path) -> Design:
-    """Rebuild the design a manifest header describes."""
-    kind = header.get("kind")
+def design_from_header(
+    header: Mapping[str, Any], sweep_dir: Path, run_count: int | None = None
+) -> Design:
+    """Rebuild the design a manifest header describes (of ``run_count`` runs if given).
+
+    Raises:
+        SweepDirError: the recorded design is malformed, cannot be rebuilt, or defines
+            another number of runs than ``run_count`` (a damaged or crafted header).
+    """
+    kind = header.get("kind") if isinstance(header, Mapping) else None
     if kind not in _KINDS:
         raise SweepDirError(f"manifest: unknown design kind {kind!r}; known: {sorted(_KINDS)}")
-    return _KINDS[kind].from_header(header, sweep_dir)
+    try:
+        design = _KINDS[kind].from_header(header, sweep_dir)
+    except SweepDirError:
+        raise
+    except (SpecError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise SweepDirError(
+            f"{sweep_dir}: the manifest's {kind} design cannot be rebuilt ({exc!r})"
+        ) from None
+    if run_count is not None and design.n_runs != run_count:
+        raise SweepDirError(
+            f"{sweep_dir}: the manifest's {kind} design defines {design.n_runs} runs, "
+            f"its run_count is {run_count}"
+        )
+    return design
 
 
 __all__ = [

@@ -40,8 +40,34 @@ def check_header(path: Path, header: Mapping[str, Any]) -> None:
             f"gmat-sweep-dask understands ({SCHEMA_VERSION}); upgrade gmat-sweep-dask"
         )
     count = header.get("run_count")
-    if not isinstance(count, int) or count < 0:
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise ManifestCorruptError(path, 1, f"bad run_count {count!r}")
+    design = header.get("design")
+    if not (isinstance(design, dict) and isinstance(design.get("kind"), str)):
+        raise ManifestCorruptError(path, 1, f"design {design!r} is not an object with a kind")
+    for name, types in HEADER_TYPES.items():
+        value = header.get(name)
+        if name in header and not isinstance(value, types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ManifestCorruptError(path, 1, f"{name} {value!r} is not {expected}")
+    snapshot = header.get("snapshot") or {}
+    files = snapshot.get("files", {})
+    if not (
+        isinstance(snapshot.get("path", ""), str)
+        and isinstance(files, dict)
+        and all(isinstance(record, dict) for record in files.values())
+    ):
+        raise ManifestCorruptError(path, 1, f"snapshot {snapshot!r} is malformed")
+
+
+#: Types of the header's fields that readers use (absent: a sweep from before they existed).
+HEADER_TYPES: dict[str, tuple[type, ...]] = {
+    "script": (str,),
+    "script_sha256": (str,),
+    "snapshot": (dict,),
+    "postprocess": (dict, type(None)),
+    "gmat": (dict, type(None)),
+}
 
 
 def check_entry(path: Path, number: int, entry: Mapping[str, Any], run_count: int) -> None:

@@ -65,7 +65,7 @@ class SweepDir:
         """Rebuild the design recorded in ``manifest``'s header."""
         from gmat_sweep_dask.design import design_from_header
 
-        return design_from_header(manifest.header["design"], self.path)
+        return design_from_header(manifest.header["design"], self.path, manifest.run_count)
 
     @contextlib.contextmanager
     def locked(self, *, create: bool = False) -> Iterator[SweepLock]:
