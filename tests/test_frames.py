@@ -327,3 +327,24 @@ def test_a_sweep_without_data_still_has_the_key_column(tmp_path: Path) -> None:
     assert failed["status"].tolist() == ["failed", "failed"] and failed["time"].isna().all()
     empty = open_sweep(build_sweep(tmp_path / "e", {"Sat.SMA": [1.0]}, fail, record=0))
     assert len(empty.compute()) == 0 and list(empty.columns) == ["time", "status", "Sat.SMA"]
+
+
+def test_a_frame_opened_before_a_compaction_reads_the_merged_file(tmp_path: Path) -> None:
+    def make(run_id: int, params: dict[str, Any]) -> RunOutputs:
+        if run_id == 7:
+            return "GmatRunError: failed"
+        x = params["Sat.SMA"] + np.arange(10.0)
+        return {("report", "R"): report(10, **{"Sat.X": x, "Sat.Y": -x, "Sat.Z": x * 0})}
+
+    out = build_sweep(tmp_path / "s", {"Sat.SMA": list(np.arange(40.0) * 10)}, make)
+    expected = open_sweep(out).compute()
+    frame = open_sweep(out)  # e.g. in a notebook while the sweep still runs
+    picked, column = frame.loc[[3, 31]], frame[["Sat.Y"]]
+    manifest = Manifest.load(out / "manifest.jsonl")
+    writer = ManifestWriter.reopen(manifest, fsync=False)
+    compact(manifest, writer, row_group_rows=50)  # the sweep ends: its files are merged
+    writer.close()
+    assert len(list((out / "data").rglob("*.parquet"))) == 1
+    pd.testing.assert_frame_equal(frame.compute(), expected)  # was "cannot read ... missing"
+    pd.testing.assert_frame_equal(picked.compute(), expected.loc[[3, 31]])
+    pd.testing.assert_frame_equal(column.compute(), expected[["Sat.Y"]])

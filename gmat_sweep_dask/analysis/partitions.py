@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from gmat_sweep_dask.design import Design
 from gmat_sweep_dask.design.base import as_text
 from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import datafiles as outputs
+from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.verify import read_error
@@ -147,7 +149,11 @@ class PartitionReader:
     ) -> pa.Table:
         sweep_dir = Path(self.sweep_dir)
         try:  # confined again: a link may have been planted since the frame was opened
-            handle = outputs.open_verified(confined(sweep_dir, path, what="data file"))
+            located = confined(sweep_dir, path, what="data file")
+            if not located.exists() and (moved := _moved(sweep_dir, path, ids)):
+                # compacted since the frame was opened: read the runs where they are now
+                return pa.concat_tables(self._read(*read, target) for read in moved)
+            handle = outputs.open_verified(located)
             names = set(handle.schema_arrow.names)
             table = handle.read_row_groups(
                 list(groups), columns=[n for n in target.names if n in names]
@@ -163,6 +169,34 @@ class PartitionReader:
             solver = pa.array(np.full(len(table), Path(path).parent.name, dtype=object))
             table = table.add_column(1, SOLVER, solver.cast(pa.string()))
         return table
+
+
+def _moved(sweep_dir: Path, path: str, ids: tuple[int, ...]) -> list[FileRead]:
+    """Where the runs ``ids`` of the vanished data file ``path`` are now, per the manifest
+    as it is now (a compaction merged ``path`` into a file beside it); [] unless every
+    one of them is still ok and in another file of the same output."""
+    entries = mf.Manifest.load(sweep_dir / layout.MANIFEST).entries
+    folder = PurePosixPath(path).parent
+    now: dict[str, list[int]] = {}
+    for run_id in ids:
+        entry = entries.get(run_id) or {}
+        paths = [loc["path"] for loc in entry.get("outputs", {}).values()]
+        found = [p for p in paths if PurePosixPath(p).parent == folder and p != path]
+        if entry.get("status") != mf.OK or len(found) != 1:
+            return []
+        now.setdefault(found[0], []).append(run_id)
+    reads = []
+    for moved, run_ids in now.items():
+        metadata = pq.read_metadata(confined(sweep_dir, moved, what="data file"))
+        column = metadata.schema.to_arrow_schema().get_field_index("run_id")
+        groups = []
+        for group in range(metadata.num_row_groups):
+            stats = metadata.row_group(group).column(column).statistics
+            known = stats is not None and stats.has_min_max
+            if not known or (stats.min <= run_ids[-1] and stats.max >= run_ids[0]):
+                groups.append(group)
+        reads.append((moved, tuple(run_ids), tuple(groups)))
+    return reads
 
 
 def unreadable(sweep_dir: Path, path: str, exc: BaseException) -> str:
