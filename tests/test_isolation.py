@@ -264,3 +264,19 @@ def test_stopping_the_engine_leaves_closing_its_link_to_the_thread_reading_it(
     assert result.error == "the GMAT engine was stopped (the sweep is stopping)"
     assert closes == ["gmat-sweep-dask-engine"]
     assert errors == []
+
+
+def test_a_timeout_or_engine_timeout_of_years_is_as_good_as_none(fault_script: Path) -> None:
+    """``--timeout 1e9`` (a user's "no limit") once failed every run with "the reply path
+    from the GMAT engine failed: OverflowError: timeout is too large": a wait longer than
+    ``poll()`` takes (about 24.8 days) must be waited in parts."""
+    try:
+        results = isolation.run_isolated(str(fault_script), [_run(0)], 1e9)
+        pending = isolation.start_runs(str(fault_script), [_run(1)], 1e308, 1e308)
+        results += [run.result() for run in pending]
+        isolation.shutdown()  # a fresh host: its start is waited for with engine_timeout
+        pending = isolation.start_runs(str(fault_script), [_run(2)], None, 1e12)
+        results += [run.result() for run in pending]
+    finally:
+        isolation.shutdown()
+    assert [(r.status, r.error) for r in results] == [("ok", None)] * 3

@@ -18,12 +18,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 REAP_S = 10.0
 """Longest wait for a killed or departing host process to be reaped."""
+
+POLL_LIMIT_S = 86400.0
+"""Longest single wait on the link: ``poll()`` takes at most about 24.8 days (2**31 ms),
+so a longer timeout (``--timeout 1e9``, a user's "no limit") is waited in parts."""
 
 STOPPED = "the GMAT engine was stopped (the sweep is stopping)"
 """Why a request failed whose host :meth:`EngineHost.stop` stopped (not a crash)."""
@@ -110,7 +115,7 @@ class EngineHost:
                 if lost is not None:
                     return Answer(error=lost, host_lost=True, started=False)
                 request.begin()
-            if not self.conn.poll(request.left()):
+            if not _poll(self.conn, request.left):
                 return Answer(error=self._hung(request.timeout), host_lost=True)
             message = self.conn.recv()
         except (EOFError, OSError):
@@ -150,8 +155,7 @@ class EngineHost:
             self.conn.close()
 
     def _await_ready(self, engine_timeout: float) -> EngineLost | None:
-        left = max(self.started + engine_timeout - time.monotonic(), 0.0)
-        if not self.conn.poll(left):
+        if not _poll(self.conn, lambda: max(self.started + engine_timeout - time.monotonic(), 0)):
             if self.process.poll() is not None:
                 return EngineLost(f"{self._died()} while starting")
             self.kill()
@@ -194,3 +198,14 @@ class EngineHost:
         return EngineLost(
             f"protocol error: unexpected message from the GMAT engine: {message!r:.200}"
         )
+
+
+def _poll(conn: Connection, left: Callable[[], float | None]) -> bool:
+    """Whether ``conn`` has data before ``left()`` seconds (None: no deadline) run out,
+    asking ``left`` again after each wait of at most :data:`POLL_LIMIT_S`."""
+    while True:
+        seconds = left()
+        if seconds is not None and seconds <= POLL_LIMIT_S:
+            return conn.poll(seconds)
+        if conn.poll(POLL_LIMIT_S if seconds is not None else None):
+            return True
