@@ -280,3 +280,35 @@ def test_a_timeout_or_engine_timeout_of_years_is_as_good_as_none(fault_script: P
     finally:
         isolation.shutdown()
     assert [(r.status, r.error) for r in results] == [("ok", None)] * 3
+
+
+def test_a_ctrl_c_while_the_engine_host_starts_up_is_left_to_the_driver(
+    fault_script: Path,
+) -> None:
+    """A Ctrl-C reaches the whole process group, engine hosts too. One arriving while a
+    host's Python still started (before it could ignore SIGINT: the first second of every
+    command, which starts its engines at once) killed the host with a
+    ``KeyboardInterrupt`` traceback on the terminal."""
+    import signal
+
+    class Probe:
+        timeout = 60.0
+        engine_timeout = 120.0
+
+        def begin(self) -> None:
+            pass
+
+        def left(self) -> float:
+            return self.timeout
+
+    hosts = [hostlink.EngineHost() for _ in range(3)]
+    try:
+        for host in hosts:
+            os.kill(host.process.pid, signal.SIGINT)
+        for host in hosts:
+            host.send("check", (str(fault_script), ["Sat.SMA"]))
+        answers = [host.answer(Probe()) for host in hosts]
+    finally:
+        for host in hosts:
+            host.kill()
+    assert [(a.error, a.host_lost) for a in answers] == [(None, False)] * 3

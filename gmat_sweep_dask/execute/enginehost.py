@@ -3,7 +3,8 @@
 It never outlives its parent ``PID`` (the worker): on Linux the kernel SIGKILLs it when the
 parent dies (``PR_SET_PDEATHSIG``), and a watchdog thread exits as soon as the worker's end
 of the socket ``FD`` closes, even in the middle of a run. It ignores SIGINT, so a Ctrl-C
-sent to the whole process group reaches only the driver, which stops the sweep.
+sent to the whole process group reaches only the driver, which stops the sweep; the
+worker starts it with SIGINT blocked, so one sent while Python starts is not lost on it.
 
 It bootstraps GMAT first and then says so with ``("ready", None)``: a run's timeout
 counts from there, never through a cold start. It then answers requests received on
@@ -38,7 +39,9 @@ _PR_SET_PDEATHSIG = 1
 
 def serve(fd: int, parent: int) -> None:
     """Bootstrap GMAT, say ready, answer requests on socket ``fd`` until it closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C held pending since we
+    if hasattr(signal, "pthread_sigmask"):  # started (the worker blocked it) is dropped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with(parent, fd)
     with contextlib.suppress(AttributeError, OSError):  # not the SCHED_BATCH of a receiver
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

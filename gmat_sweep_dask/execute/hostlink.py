@@ -70,7 +70,8 @@ class EngineHost:
     def __init__(self) -> None:
         """Start the host process; raises ``OSError`` if it cannot be started."""
         parent, child = socket.socketpair()
-        try:
+        blocked = _block_sigint()  # until the host ignores it: a Ctrl-C while Python
+        try:  # starts there would print a KeyboardInterrupt traceback
             self.process = subprocess.Popen(
                 [
                     sys.executable,
@@ -87,6 +88,8 @@ class EngineHost:
             raise
         finally:
             child.close()
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.conn = Connection(parent.detach())
         self._closing = threading.Lock()
         self.started = time.monotonic()
@@ -198,6 +201,14 @@ class EngineHost:
         return EngineLost(
             f"protocol error: unexpected message from the GMAT engine: {message!r:.200}"
         )
+
+
+def _block_sigint() -> set[signal.Signals] | None:
+    """Block SIGINT in this thread (a child started now inherits the mask, and keeps a
+    Ctrl-C pending until it ignores SIGINT); return the previous mask (None: no masks)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def _poll(conn: Connection, left: Callable[[], float | None]) -> bool:
