@@ -114,3 +114,44 @@ def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_f
     Sweep(script, Grid({"Sat.SMA": values}), clean).run(client, progress=False)
     expected = open_sweep(clean).compute().sort_index(kind="stable")
     pd.testing.assert_frame_equal(open_sweep(out).compute().sort_index(kind="stable"), expected)
+
+
+def test_a_sweep_interrupted_before_it_recorded_anything_says_to_run_it_again(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while GMAT still starts: there is no sweep to resume (``resume`` would say
+    "no manifest here"), so the last line says to run the same command again, and the
+    directory is left as it was (here: not there), so that command can start."""
+    from conftest import EXAMPLE
+
+    out = tmp_path / "early"
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(EXAMPLE)]
+    command += ["--grid", "Sat.SMA=7000,7100", "--out", str(out), "--workers", "1"]
+    driver = subprocess.Popen(
+        command,
+        env={**os.environ, "GMAT_STANDIN_BOOT_DELAY": "120"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = Output(driver)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / ".lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sent = time.monotonic()
+        os.killpg(driver.pid, signal.SIGINT)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    said = output.after(sent)
+    assert driver.returncode == 130, said
+    assert said == [
+        "gmat-sweep-dask: interrupted by SIGINT before the sweep recorded anything",
+        "start it with: the same command again",
+    ]
+    assert not out.exists()
+    again = subprocess.run([*command, "-q"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr

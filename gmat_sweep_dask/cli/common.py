@@ -75,6 +75,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
         from gmat_sweep_dask.execute.interrupts import guard, on_interrupt
         from gmat_sweep_dask.execute.security import one_line_warnings
+        from gmat_sweep_dask.store.sweepdir import SweepDir
 
         on_interrupt(_quiet_teardown)
         out = kwargs.get("out") or kwargs.get("sweep_dir")
@@ -101,6 +102,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 lines.append("go on with: the same command (it continues to the same runs)")
             elif out and again:
                 lines.append(f"{again} with: gmat-sweep-dask {again} {out}")
+            if kwargs.get("out") and not SweepDir(kwargs["out"]).has_manifest():  # nothing
+                lines = [  # to resume: `resume` would say "no manifest here"
+                    f"gmat-sweep-dask: interrupted by {signal.Signals(signum).name} "
+                    "before the sweep recorded anything",
+                    "start it with: the same command again",
+                ]
             end_of_bar = "\n" if click.get_text_stream("stderr").isatty() else ""
             click.echo(end_of_bar + "\n".join(lines), err=True)
             sys.exit(EXIT_SIGNALLED + signum)

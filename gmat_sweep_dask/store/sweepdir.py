@@ -10,6 +10,7 @@ back from disk, refusing any that would lead outside the directory.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,25 +110,33 @@ class SweepDir:
         """Write a new sweep here: design side files, the script snapshot, the manifest.
 
         The manifest comes last, so it never names a file that is not there. ``options``
-        are the run options recorded in the header (keep_raw, timeout, isolate).
+        are the run options recorded in the header (keep_raw, timeout, isolate). If this
+        stops before the manifest is written (Ctrl-C, SIGTERM, an error), the files it
+        wrote are removed: the directory is empty again and the same sweep can start.
 
         Raises:
             SweepDirError: a manifest exists already.
             ScriptError: a file the script includes is missing.
         """
-        design.save(self.path)
-        frozen = snapshot.take(script, self.path)
-        header = new_header(
-            script=str(script),
-            script_sha256=frozen["files"][frozen["path"]]["sha256"],
-            snapshot=frozen,
-            design=design.header(),
-            run_count=design.n_runs,
-            seed=design.seed,
-            options=options,
-            gmat=gmat,
-        )
-        writer = ManifestWriter.create(self.manifest_path, header, fsync=fsync)
+        try:
+            design.save(self.path)
+            frozen = snapshot.take(script, self.path)
+            header = new_header(
+                script=str(script),
+                script_sha256=frozen["files"][frozen["path"]]["sha256"],
+                snapshot=frozen,
+                design=design.header(),
+                run_count=design.n_runs,
+                seed=design.seed,
+                options=options,
+                gmat=gmat,
+            )
+            writer = ManifestWriter.create(self.manifest_path, header, fsync=fsync)
+        except BaseException:
+            if not self.has_manifest():  # only an empty directory gets a new sweep
+                shutil.rmtree(self.path / snapshot.DIRECTORY, ignore_errors=True)
+                shutil.rmtree((self.path / layout.SAMPLES).parent, ignore_errors=True)
+            raise
         return Manifest(self.manifest_path, header), writer
 
     def reopen(
