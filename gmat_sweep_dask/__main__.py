@@ -1,5 +1,5 @@
 """``python -m gmat_sweep_dask`` runs the command line."""
 
-from gmat_sweep_dask.cli import main
+from gmat_sweep_dask.launch import main
 
 main()

@@ -12,6 +12,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+INTERRUPTED_EARLY = (
+    "gmat-sweep-dask: interrupted by SIGINT before the command started; nothing changed"
+)
+"""What a Ctrl-C says that comes while a command still loads (nothing ran yet)."""
+
 #: The order statuses are listed in; any other status follows, alphabetically.
 STATUS_ORDER = ("ok", "failed", "missing")
 

@@ -155,3 +155,53 @@ def test_a_sweep_interrupted_before_it_recorded_anything_says_to_run_it_again(
     assert not out.exists()
     again = subprocess.run([*command, "-q"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
+
+
+CTRL_C_WHEN = """
+import os, signal, sys
+import click
+from gmat_sweep_dask import launch
+
+moment = sys.argv[1]
+
+def ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+
+class Finder:  # a Ctrl-C while this module is imported
+    def find_spec(self, name, path=None, target=None):
+        if name == moment:
+            ctrl_c()
+        return None
+
+sys.meta_path.insert(0, Finder())
+if moment == "parse":  # or while click reads the command line
+    parse = click.Command.parse_args
+    click.Command.parse_args = lambda *a, **k: (ctrl_c(), parse(*a, **k))[1]
+sys.argv = ["gmat-sweep-dask", *sys.argv[2:]]
+launch.main()
+"""
+
+
+@pytest.mark.parametrize("moment", ["gmat_sweep_dask.cli.stochastic", "parse"])
+def test_a_ctrl_c_while_the_command_line_loads_is_one_line_and_exit_130(
+    moment: str, tmp_path: Path
+) -> None:
+    """The first moments of a command load it (imports, click reading the options): a
+    Ctrl-C there printed a KeyboardInterrupt traceback, or click's "Aborted!" with exit
+    code 1 (which means "some runs failed")."""
+    from conftest import EXAMPLE
+
+    out = tmp_path / "never"
+    arguments = ["run", str(EXAMPLE), "--grid", "Sat.SMA=7000,7100", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHEN, moment, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert (done.returncode, said) == (
+        130,
+        ["gmat-sweep-dask: interrupted by SIGINT before the command started; nothing changed"],
+    )
+    assert not out.exists()

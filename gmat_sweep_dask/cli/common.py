@@ -18,7 +18,9 @@ from typing import Any
 
 import click
 
+from gmat_sweep_dask.cli.interrupted import interrupted_lines
 from gmat_sweep_dask.options import help_text
+from gmat_sweep_dask.wording import INTERRUPTED_EARLY
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
@@ -60,7 +62,10 @@ class MainGroup(click.Group):
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except click.Abort:
+        except click.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # before handle_errors' guard
+                click.echo(INTERRUPTED_EARLY, err=True)
+                sys.exit(EXIT_SIGNALLED + signal.SIGINT)
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(0)
@@ -74,14 +79,15 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gmat_sweep_dask.errors import SweepDirWriteError, UsageError
         from gmat_sweep_dask.execute.interrupts import guard, on_interrupt
-        from gmat_sweep_dask.execute.security import one_line_warnings
-        from gmat_sweep_dask.store.sweepdir import SweepDir
 
         on_interrupt(_quiet_teardown)
         out = kwargs.get("out") or kwargs.get("sweep_dir")
         try:
-            with guard(), one_line_warnings():
-                return command(*args, **kwargs)
+            with guard():  # first: a Ctrl-C while the rest imports is handled below
+                from gmat_sweep_dask.execute.security import one_line_warnings
+
+                with one_line_warnings():
+                    return command(*args, **kwargs)
         except UsageError as exc:
             one_line = " ".join(str(exc).split())  # e.g. gmat-run's list of places searched
             if isinstance(exc, SweepDirWriteError) and out:
@@ -91,23 +97,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt as exc:
             signum = getattr(exc, "signum", signal.SIGINT)
-            lines = [
-                f"gmat-sweep-dask: interrupted by {signal.Signals(signum).name}; "
-                "the manifest is intact and finished runs are kept"
-            ]
-            again = {"show": None, "verify": None, "compact": "compact"}.get(
-                command_name(), "resume"
-            )
-            if kwargs.get("until"):  # monte-carlo --until: resume would not grow it
-                lines.append("go on with: the same command (it continues to the same runs)")
-            elif out and again:
-                lines.append(f"{again} with: gmat-sweep-dask {again} {out}")
-            if kwargs.get("out") and not SweepDir(kwargs["out"]).has_manifest():  # nothing
-                lines = [  # to resume: `resume` would say "no manifest here"
-                    f"gmat-sweep-dask: interrupted by {signal.Signals(signum).name} "
-                    "before the sweep recorded anything",
-                    "start it with: the same command again",
-                ]
+            lines = interrupted_lines(signum, command_name(), kwargs)
             end_of_bar = "\n" if click.get_text_stream("stderr").isatty() else ""
             click.echo(end_of_bar + "\n".join(lines), err=True)
             sys.exit(EXIT_SIGNALLED + signum)
