@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gmat_sweep_dask.execute.contexts import PerRun, contexts_for
 from gmat_sweep_dask.execute.submit import BatchPlanner
 from gmat_sweep_dask.store.pending import PendingRuns
 
@@ -41,3 +42,24 @@ def test_ranges_agree_with_the_plain_list(count: int, done: set, start: int, siz
     assert len(pending) == len(plain) and list(pending) == plain
     assert pending[start : start + size].tolist() == plain[start : start + size]
     assert pending.take(start, size).dtype == np.int64
+    assert [i in pending for i in range(-2, count + 2)] == [
+        i in plain for i in range(-2, count + 2)
+    ]
+
+
+def test_a_huge_sweep_without_contexts_does_not_walk_its_runs_before_it_starts(
+    tmp_path, monkeypatch
+) -> None:
+    """``run --grid 'Sat.SMA=7000:8000:1000000' --grid 'Sat.ECC=0:0.1:1000000'`` (10^12
+    runs) sat silent for hours before its first run: working out each run's context went
+    through every pending run id, though no run had one."""
+
+    def walked(self):
+        raise AssertionError("went through every pending run")
+
+    monkeypatch.setattr(PendingRuns, "__iter__", walked)
+    per_run = PerRun()
+    per_run.prepare(tmp_path, None, PendingRuns.excluding(10**12, []))
+    assert per_run.contexts == {}
+    recorded = {3: {"status": "failed", "context": {"a": 1}}, 5: {"status": "ok", "context": {}}}
+    assert contexts_for(None, PendingRuns.excluding(10**12, [5]), recorded) == {3: {"a": 1}}

@@ -46,12 +46,18 @@ def contexts_for(
 ) -> dict[int, dict[str, Any]]:
     """The context of each of ``run_ids``: its ``recorded`` entry's, else ``given``'s.
 
-    Runs without one are left out (their context is ``{}``).
+    Runs without one are left out (their context is ``{}``). Without ``given`` this
+    costs what the manifest holds, not what ``run_ids`` counts (it must support ``in``).
 
     Raises:
         SpecError: a context is not a JSON object of finite values.
     """
     found: dict[int, dict[str, Any]] = {}
+    if given is None:  # only recorded contexts: as many as the manifest holds, whatever
+        for run_id, entry in recorded.items():  # the number of runs (10^12 in a grid)
+            if "context" in entry and run_id in run_ids:
+                found[run_id] = dict(entry["context"])
+        return found
     for run_id in run_ids:
         entry = recorded.get(run_id)
         if entry is not None and "context" in entry:

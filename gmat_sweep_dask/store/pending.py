@@ -7,6 +7,7 @@ of 10^12 ids: memory grows with what the manifest records, never with the design
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -35,6 +36,12 @@ class PendingRuns:
 
     def __len__(self) -> int:
         return self._offsets[-1]
+
+    def __contains__(self, run_id: object) -> bool:
+        if not isinstance(run_id, int | np.integer):
+            return False
+        index = bisect.bisect_right(self.ranges, (int(run_id), math.inf)) - 1
+        return index >= 0 and self.ranges[index][0] <= run_id < self.ranges[index][1]
 
     def __iter__(self) -> Iterator[int]:
         for start, stop in self.ranges:
