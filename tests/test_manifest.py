@@ -224,3 +224,12 @@ def test_a_header_update_of_the_wrong_type_is_corruption_at_its_line(tmp_path: P
     write(path, [HEADER, entry(0), {"update": {"snapshot": ["script/x.script"]}}])
     with pytest.raises(ManifestCorruptError, match=r"manifest\.jsonl:3: .*snapshot"):
         mf.Manifest.load(path)
+
+
+def test_a_header_json_cannot_hold_leaves_no_file_behind(tmp_path) -> None:
+    """A header value out of the manifest's range (an integer of 2**63 or more) once left
+    an empty ``manifest.jsonl.new``: the directory was no longer empty and the same
+    sweep, corrected, was refused as "not an empty directory or a sweep directory"."""
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        ManifestWriter.create(tmp_path / "manifest.jsonl", {"kind": "header", "seed": 2**64})
+    assert list(tmp_path.iterdir()) == []

@@ -145,3 +145,38 @@ def test_any_distribution_draws_finite_values_or_is_refused(name: str, a: float,
     drawn = design.block(0, 50)["Sat.SMA"]
     assert drawn.map(math.isfinite).all()
     encode({"overrides": design.overrides([0, 49])})
+
+
+def test_numbers_json_cannot_hold_are_refused_before_a_cluster(example_script, tmp_path) -> None:
+    """A timeout or seed too large for the manifest's 64-bit integers once passed every
+    check, started the cluster and then failed writing the header with a ValueError
+    traceback (``monte-carlo --seed 99999999999999999999999999``: exit 1), leaving
+    ``manifest.jsonl.new`` behind, so the same command with a good seed was refused."""
+    import os
+    import subprocess
+    import sys
+
+    from gmat_sweep_dask import monte_carlo, sweep
+    from gmat_sweep_dask.errors import SpecError
+
+    out = tmp_path / "mc"
+    for seed in (2**63, 10**26, -1, 1.5, True):
+        with pytest.raises(SpecError, match="seed must be an integer from 0 to 2"):
+            monte_carlo(
+                example_script, perturb={"Sat.SMA": "normal:7100:5"}, n=2, seed=seed, out=out
+            )
+    for timeout in (10**400, "5", True, float("nan"), 0):
+        with pytest.raises(SpecError, match="needs a positive, finite number of seconds"):
+            sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=out, timeout=timeout)
+    assert not out.exists()
+    command = [sys.executable, "-m", "gmat_sweep_dask", "monte-carlo", str(example_script)]
+    command += ["--n", "2", "--perturb", "Sat.SMA=normal:7100:5", "--out", str(out), "-q"]
+    refused = subprocess.run([*command, "--seed", str(10**26)], capture_output=True, text=True)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("gmat-sweep-dask: error: monte_carlo: seed must be an integer")
+    assert len(refused.stderr.splitlines()) == 1 and not out.exists()
+    ran = subprocess.run([*command, "--seed", str(2**63 - 1), "--workers", "1"], text=True,
+                         capture_output=True, env={**os.environ})  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    frame = sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=tmp_path / "t", timeout=2**70)
+    assert len(frame.compute()) > 0

@@ -43,8 +43,9 @@ class MonteCarlo(Design):
         if n > MAX_RUNS:
             shown = f"{n:,}" if n < 10**30 else f"a {len(str(n))}-digit number"
             raise SpecError(f"{self.kind}: n is {shown}; at most 2**53 runs can be indexed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise SpecError(f"{self.kind}: seed must be a non-negative integer, got {seed!r}")
+        integer = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+        if seed is not None and not (integer and 0 <= seed < 2**63):  # the manifest's ints
+            raise SpecError(f"{self.kind}: seed must be an integer from 0 to 2**63-1, got {seed!r}")
         self.dists: dict[str, Dist] = {}
         for name, spec in perturb.items():
             check_field_name(name, where="perturb")

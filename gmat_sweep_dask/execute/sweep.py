@@ -11,7 +11,6 @@ write the header and the script snapshot the workers run, and record the runs
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,19 +70,8 @@ class Sweep:
         self.script = preflight.resolve_script(script)
         self.design = design
         self.keep_raw = bool(config.get("keep-raw", keep_raw))
-        self.timeout = config.get("timeout", timeout)
         self.isolate = bool(config.get("isolate", isolate))
-        if self.timeout is not None and (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, int | float)
-            or not math.isfinite(self.timeout)
-            or self.timeout <= 0
-            or not self.isolate
-        ):
-            raise SpecError(
-                f"timeout={self.timeout!r}: needs a positive, finite number of seconds "
-                "and isolate=True"
-            )
+        self.timeout = preflight.checked_timeout(config.get("timeout", timeout), self.isolate)
         self.per_run = contexts.PerRun(hook_from(postprocess), contexts.check_given(context))
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None

@@ -39,16 +39,17 @@ class ManifestWriter:
         """Write a new manifest holding only ``header`` (twice); refuses to replace an
         existing one."""
         tmp = path.with_name(path.name + ".new")
-        with open(tmp, "wb") as handle:
-            handle.write(encode(header) * 2)
-            handle.flush()
-            os.fsync(handle.fileno())
+        text = encode(header) * 2  # raises for a header JSON cannot hold: nothing written
         try:
+            with open(tmp, "wb") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.link(tmp, path)
         except FileExistsError:
             raise SweepDirError(f"{path}: a manifest already exists") from None
         finally:
-            tmp.unlink()
+            tmp.unlink(missing_ok=True)
         fsync_dir(path.parent)
         return cls(path, fsync=fsync)
 
