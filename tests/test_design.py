@@ -116,3 +116,25 @@ def test_samples_rejects_bad_tables(table: pd.DataFrame, needle: str) -> None:
 def test_a_malformed_recorded_design_is_a_sweep_dir_error(tmp_path, header, needle) -> None:
     with pytest.raises(SweepDirError, match=needle):
         design_from_header(header, tmp_path, run_count=3)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # every row one cell longer than the header: pandas made the first column the
+        # index, and the runs went ahead ok with each value under the next field's name
+        ("Sat.SMA,Sat.ECC\n7000,0.01,5\n7100,0.02,6\n", "rows have more cells than its header"),
+        ("Sat.SMA,Sat.SMA\n7000,7100\n", "column 'Sat.SMA' appears twice"),  # was Sat.SMA.1
+    ],
+)
+def test_a_csv_table_whose_columns_do_not_line_up_is_refused(
+    text: str, needle: str, tmp_path
+) -> None:
+    from gmat_sweep_dask.design.samples import read_table
+
+    path = tmp_path / "samples.csv"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=needle):
+        read_table(path)
+    path.write_text("\ufeffSat.SMA,Sat.ECC\r\n7000,0.01\r\n7100,0.02\r\n")  # BOM, CRLF: fine
+    assert read_table(path).to_dict("list") == {"Sat.SMA": [7000, 7100], "Sat.ECC": [0.01, 0.02]}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -158,10 +160,32 @@ def read_table(path: Path) -> pd.DataFrame:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
         if path.suffix.lower() == ".csv":
-            return _braced(pd.read_csv(path), path)
+            with warnings.catch_warnings():  # rows longer than the header: not read as
+                warnings.simplefilter("error", pd.errors.ParserWarning)  # an index column
+                table = pd.read_csv(path, index_col=False)  # shifting every value along
+            return _braced(_unique_columns(table, path), path)
+    except pd.errors.ParserWarning:
+        raise SpecError(
+            f"--samples {str(path)!r}: its rows have more cells than its header names columns"
+        ) from None
     except (OSError, ValueError) as exc:
         raise SpecError(f"--samples {str(path)!r}: cannot read it ({exc})") from None
     raise SpecError(f"--samples {str(path)!r}: expected a .csv or .parquet file")
+
+
+def _unique_columns(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` if no column name of the CSV file's header is repeated (pandas renames
+    a second ``Sat.SMA`` to ``Sat.SMA.1``, a field that does not exist).
+
+    Raises:
+        SpecError: naming the repeated column.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise SpecError(f"column {repeated[0]!r} appears twice")
+    return table
 
 
 def _braced(table: pd.DataFrame, path: Path) -> pd.DataFrame:
