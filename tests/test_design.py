@@ -138,3 +138,25 @@ def test_a_csv_table_whose_columns_do_not_line_up_is_refused(
         read_table(path)
     path.write_text("\ufeffSat.SMA,Sat.ECC\r\n7000,0.01\r\n7100,0.02\r\n")  # BOM, CRLF: fine
     assert read_table(path).to_dict("list") == {"Sat.SMA": [7000, 7100], "Sat.ECC": [0.01, 0.02]}
+
+
+@pytest.mark.parametrize("dtype", [object, pd.StringDtype(), "str"])
+def test_samples_take_text_columns_whatever_pandas_calls_them(dtype, client, tmp_path) -> None:
+    """pandas 3 reads text (a CSV's epochs, a frame of strings) as its ``str`` dtype, not
+    ``object``: every sample table holding text was refused with "column 'Sat.Epoch' has
+    dtype str; expected numbers, text or booleans"."""
+    from conftest import EXAMPLE
+
+    from gmat_sweep_dask import sweep
+
+    epochs = ["01 Jan 2026 00:00:00.000", "02 Jan 2026 00:00:00.000"]
+    table = pd.DataFrame({"Sat.Epoch": pd.Series(epochs, dtype=dtype), "Sat.SMA": [7e3, 7.1e3]})
+    frame = sweep(EXAMPLE, samples=table, out=tmp_path / "s", client=client, progress=False)
+    first = frame.compute().groupby(level=0).first()
+    assert first["Sat.Epoch"].tolist() == epochs
+    assert [t.day for t in first["time"]] == [1, 2]  # each run started at its own epoch
+    csv = tmp_path / "epochs.csv"
+    table.to_csv(csv, index=False)
+    from gmat_sweep_dask.design.samples import read_table
+
+    assert Samples(read_table(csv)).overrides([1]) == [{"Sat.Epoch": epochs[1], "Sat.SMA": 7100}]

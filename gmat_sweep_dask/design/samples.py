@@ -46,8 +46,8 @@ class Samples(Design):
             if column.isna().any():
                 row = int(column.isna().to_numpy().argmax())
                 raise SpecError(f"samples: column {name!r} has a missing value in row {row}")
-            if column.dtype == object:
-                for row, value in enumerate(column):
+            if column.dtype == object or isinstance(column.dtype, pd.StringDtype):  # text:
+                for row, value in enumerate(column):  # pandas 3 reads it as `str`, not object
                     check_value(value, where=f"samples {name} row {row}")
                 _storable(name, column)
             elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
