@@ -160,3 +160,19 @@ def test_samples_take_text_columns_whatever_pandas_calls_them(dtype, client, tmp
     from gmat_sweep_dask.design.samples import read_table
 
     assert Samples(read_table(csv)).overrides([1]) == [{"Sat.Epoch": epochs[1], "Sat.SMA": 7100}]
+
+
+def test_a_parquet_table_saved_with_a_field_as_its_index_keeps_that_field(tmp_path) -> None:
+    """``table.set_index("Sat.SMA").to_parquet(...)`` once swept only the other columns:
+    the index was dropped, and every run ran with the script's own SMA, recorded ok."""
+    from gmat_sweep_dask.design.samples import read_table
+
+    path = tmp_path / "samples.parquet"
+    table = pd.DataFrame({"Sat.SMA": [7000.0, 7100.0], "Sat.ECC": [0.01, 0.02]})
+    table.set_index("Sat.SMA").to_parquet(path)
+    assert Samples(read_table(path)).overrides([1]) == [{"Sat.SMA": 7100.0, "Sat.ECC": 0.02}]
+    table.set_index(pd.Index([5, 6], name="run_id")).to_parquet(path)
+    with pytest.raises(SpecError, match="'run_id'"):  # a name that is no field: refused
+        Samples(read_table(path))
+    table.set_index(pd.Index([5, 6])).to_parquet(path)  # an unnamed index: not a field
+    assert Samples(read_table(path)).overrides([0]) == [{"Sat.SMA": 7000.0, "Sat.ECC": 0.01}]

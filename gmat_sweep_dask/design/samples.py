@@ -158,7 +158,8 @@ def read_table(path: Path) -> pd.DataFrame:
     """
     try:
         if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
+            table = pd.read_parquet(path)  # a named index (DataFrame.set_index) is a column
+            return table.reset_index() if any(table.index.names) else table
         if path.suffix.lower() == ".csv":
             with warnings.catch_warnings():  # rows longer than the header: not read as
                 warnings.simplefilter("error", pd.errors.ParserWarning)  # an index column
