@@ -49,7 +49,8 @@ def resolve_script(path: str | Path) -> Path:
 
 
 def checked_timeout(timeout: Any, isolate: bool) -> float | None:
-    """``timeout`` (seconds, None: no limit) as the float a sweep records and waits on.
+    """``timeout`` (seconds, None: no limit) as a sweep records it (a float if too large
+    for the manifest's 64-bit integers).
 
     Raises:
         SpecError: not a positive finite number (text, a bool, NaN, inf, an integer too
@@ -62,7 +63,7 @@ def checked_timeout(timeout: Any, isolate: bool) -> float | None:
     number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
     with contextlib.suppress(OverflowError):
         if number and isolate and math.isfinite(timeout) and timeout > 0:
-            return float(timeout)
+            return timeout if timeout < 2**63 else float(timeout)  # JSON: 64-bit ints
     raise SpecError(
         f"timeout={timeout!r:.40}: needs a positive, finite number of seconds and isolate=True"
     )
