@@ -33,9 +33,11 @@ def get(key: str, override: Any = None) -> Any:
     A switch set from the environment as text or a number (``..._COMPACT=false``, ``=0``)
     reads as the boolean it spells; anything else for a switch raises :class:`UsageError`.
     So does a setting whose default is a number set to anything but a finite number ≥ 0
-    (text, NaN, infinity, a negative value).
+    (text, NaN, infinity, a negative value), and a count (``retries``, given or set) that
+    is not an integer from 0 to 2**63-1.
     """
     if override is not None:
+        _count(key, override, f"{key.replace('-', '_')}={override!r}")
         return override
     value = dask.config.get(f"gmat-sweep-dask.{key}")
     default = _DEFAULT_VALUES["gmat-sweep-dask"].get(key)
@@ -48,7 +50,21 @@ def get(key: str, override: Any = None) -> Any:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not (number and math.isfinite(value) and value >= 0):
             raise UsageError(f"gmat-sweep-dask.{key} = {value!r}: expected a number >= 0")
+    _count(key, value, f"gmat-sweep-dask.{key} = {value!r}")
     return value
+
+
+_COUNTS = frozenset({"retries"})
+"""Settings Dask takes as integers only: 2.5 retries failed every run ("the Dask task
+failed: AssertionError"), 2**64 of them hung the sweep (distributed cannot send them)."""
+
+
+def _count(key: str, value: Any, named: str) -> None:
+    """Refuse ``value`` for a :data:`_COUNTS` setting unless it is an integer 0..2**63-1."""
+    if key in _COUNTS and not (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+    ):
+        raise UsageError(f"{named:.80}: expected an integer from 0 to 2**63-1")
 
 
 def check() -> None:

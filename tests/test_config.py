@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dask.config
 import pytest
 
@@ -119,3 +121,30 @@ def test_a_namespace_that_is_not_a_mapping_is_named() -> None:
         pytest.raises(UsageError, match=r"gmat-sweep-dask = 5: expected a mapping"),
     ):
         config.check()
+
+
+@pytest.mark.parametrize(
+    ("setting", "given", "named"),
+    [
+        (2.5, None, "gmat-sweep-dask.retries = 2.5"),  # every run failed: AssertionError
+        (None, 2**64, f"retries={2**64}"),  # the sweep hung: distributed cannot send it
+        (None, 1.0, "retries=1.0"),
+        (None, True, "retries=True"),
+    ],
+)
+def test_retries_that_dask_cannot_take_are_refused_before_anything_starts(
+    setting, given, named, monkeypatch, example_script, tmp_path
+) -> None:
+    from gmat_sweep_dask import sweep
+    from gmat_sweep_dask.execute import cluster, preflight
+
+    monkeypatch.setattr(preflight, "start_locally", _refuse_to_start)
+    monkeypatch.setattr(cluster, "connect", _refuse_to_start)
+    values = {} if setting is None else {"gmat-sweep-dask.retries": setting}
+    with (
+        dask.config.set(values),
+        pytest.raises(UsageError, match=rf"^{re.escape(named)}: expected an integer from 0"),
+    ):
+        sweep(example_script, grid={"Sat.SMA": [7e3]}, out=tmp_path / "s", retries=given)
+    assert not (tmp_path / "s").exists()
+    assert config.get("retries", 2**63 - 1) == 2**63 - 1

@@ -179,6 +179,7 @@ class Sweep:
         from gmat_sweep_dask.execute.cluster import connect, local_workers, starts_local
 
         config.check()  # a bad setting is refused before a cluster or an engine starts
+        retries = config.get("retries", retries)  # so is a bad count of retries
         start = sessions.now()
         fsync = bool(config.get("fsync"))
         wanted = report if require_report else False
