@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from conftest import SCRIPTS
 from test_frames import RunOutputs, build_sweep, report
 
@@ -24,6 +26,7 @@ from gmat_sweep_dask import (
     time_scale,
 )
 from gmat_sweep_dask.analysis import frames as fr
+from gmat_sweep_dask.cli import main
 
 GRID = {"Sat.SMA": [7000.0, 7100.0, 7200.0, 7300.0], "Sat.ECC": [0.0, 0.1, 0.2]}
 
@@ -149,3 +152,17 @@ def test_runs_table_marks_runs_never_recorded_as_missing(tmp_path: Path) -> None
     table = runs_table(out)
     assert len(table) == 12 and table["status"].tolist()[-3:] == ["failed", "missing", "missing"]
     assert table.loc[4, "error"] == "GmatRunError: run 4 failed"
+
+
+def test_a_recorded_time_that_cannot_be_read_is_unknown_not_an_error(tmp_path: Path) -> None:
+    out = build_sweep(tmp_path / "s", GRID, varied_run)
+    manifest = out / "manifest.jsonl"
+    entry = json.loads(manifest.read_text().splitlines()[-1])
+    with manifest.open("a") as handle:  # e.g. hand-edited, or written by another tool
+        handle.write(json.dumps({**entry, "started": "garbage", "ended": "2026-13-45"}) + "\n")
+    table = runs_table(out)  # was ValueError: Time data garbage is not ISO8601 format
+    run = entry["run_id"]
+    assert pd.isna(table.loc[run, "started"]) and pd.isna(table.loc[run, "ended"])
+    assert table["started"].notna().sum() == len(table) - 1
+    result = CliRunner().invoke(main, ["show", str(out), "--where", "duration_s > 0"])
+    assert result.exit_code == 0 and result.exception is None, result.output

@@ -140,7 +140,7 @@ def runs_table(out: str | Path) -> pd.DataFrame:
     Index ``run_id`` (every run of the design), then the swept parameters, ``status``
     (``ok``, ``failed`` or ``missing`` when never recorded), ``duration_s``, ``attempts``,
     ``worker``, ``error`` (the full error text of a failed run), ``started`` and ``ended``
-    (UTC timestamps).
+    (UTC timestamps; NaT where the recorded text is not an ISO 8601 time).
     """
     sweep_dir = Path(out).expanduser()
     manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST, full=True)
@@ -156,8 +156,8 @@ def runs_table(out: str | Path) -> pd.DataFrame:
     table["status"] = table["status"].fillna(partitions.MISSING).astype("string")
     table["attempts"] = table["attempts"].astype("Int64")
     table["duration_s"] = table["duration_s"].astype("float64")
-    for column in ("started", "ended"):
-        table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+    for column in ("started", "ended"):  # a time that cannot be read is unknown (NaT)
+        table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601", errors="coerce")
     for column in ("worker", "error"):
         table[column] = table[column].astype("string")
     table.index.name = "run_id"
