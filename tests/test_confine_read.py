@@ -136,3 +136,20 @@ def test_workers_never_write_data_through_a_link(tmp_path: Path) -> None:
     with pytest.raises(SweepDirError, match="outside the sweep directory"):
         datafiles.write_outcomes(sweep, "000000000-0123456789", [])
     assert list(outside.rglob("*")) == []
+
+
+def test_a_manifest_linked_outside_is_read_but_never_appended_to(
+    client, batches, tmp_path: Path
+) -> None:
+    original = shutil.copytree(batches, tmp_path / "original")
+    copy = tmp_path / "copy"  # as `cp -rs original copy` makes it: the manifest a link
+    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("manifest.jsonl"))
+    (copy / "manifest.jsonl").symlink_to(original / "manifest.jsonl")
+    (copy / "data" / "_outcomes").mkdir(parents=True, exist_ok=True)  # something to record
+    before = tree(original)
+    assert CliRunner().invoke(main, ["show", str(copy)]).exit_code == 0  # reading is fine
+    for command in (["compact"], ["resume", "--scheduler", client.scheduler.address]):
+        result = CliRunner().invoke(main, [*command, str(copy)])
+        assert result.exit_code == 2, result.output
+        assert "manifest 'manifest.jsonl' leads outside the sweep directory" in result.stderr
+    assert tree(original) == before  # was: the copy's records appended to this manifest

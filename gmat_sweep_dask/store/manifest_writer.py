@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
+from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.durable import fsync_dir
 from gmat_sweep_dask.store.records import encode
 
@@ -59,7 +60,13 @@ class ManifestWriter:
 
         A torn final line is cut off (truncate to the last complete line, fsync); a
         complete final record that lacks its newline gets one.
+
+        Raises:
+            SweepDirError: the manifest is a link leading outside its sweep directory
+                (e.g. a ``cp -rs`` copy sharing another sweep's manifest): appending
+                would write into that file.
         """
+        confined(manifest.path.parent, manifest.path.name, what="manifest")
         if manifest.torn:
             with open(manifest.path, "r+b") as handle:
                 handle.truncate(manifest.valid_bytes)
