@@ -348,3 +348,28 @@ def test_a_frame_opened_before_a_compaction_reads_the_merged_file(tmp_path: Path
     pd.testing.assert_frame_equal(frame.compute(), expected)  # was "cannot read ... missing"
     pd.testing.assert_frame_equal(picked.compute(), expected.loc[[3, 31]])
     pd.testing.assert_frame_equal(column.compute(), expected[["Sat.Y"]])
+
+
+def test_opening_while_a_compaction_merges_its_files_reads_the_merged_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    def make(run_id: int, params: dict[str, Any]) -> RunOutputs:
+        return {("report", "R"): report(10, **{"Sat.X": params["Sat.SMA"] + np.arange(10.0)})}
+
+    out = build_sweep(tmp_path / "s", {"Sat.SMA": list(np.arange(12.0))}, make)
+    expected = open_sweep(out).compute()
+    survey = fr._survey
+
+    def compacted_meanwhile(sweep_dir: Path, paths: list[str]) -> Any:
+        # the manifest was read; the sweep ends and compacts before the footers are
+        monkeypatch.setattr(fr, "_survey", survey)
+        manifest = Manifest.load(out / "manifest.jsonl")
+        writer = ManifestWriter.reopen(manifest, fsync=False)
+        compact(manifest, writer, row_group_rows=50)
+        writer.close()
+        return survey(sweep_dir, paths)
+
+    monkeypatch.setattr(fr, "_survey", compacted_meanwhile)
+    frame = open_sweep(out)  # was SweepDirError: cannot read this data file (missing)
+    assert len(list((out / "data").rglob("*.parquet"))) == 1
+    pd.testing.assert_frame_equal(frame.compute(), expected)

@@ -125,9 +125,18 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
             shutil.rmtree(unpacked, ignore_errors=True)
             raise
     sweep_dir = path.parent if path.name == layout.MANIFEST else path
-    manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
-    design = design_from_header(manifest.header["design"], sweep_dir.resolve(), manifest.run_count)
-    return open_frame(manifest, design, kind=kind, name=report)
+    for attempt in range(3):
+        manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST)
+        design = design_from_header(
+            manifest.header["design"], sweep_dir.resolve(), manifest.run_count
+        )
+        try:
+            return open_frame(manifest, design, kind=kind, name=report)
+        except SweepDirError:  # a compaction may have merged a file since: read it again
+            grown = (sweep_dir / layout.MANIFEST).stat().st_size > manifest.valid_bytes
+            if attempt == 2 or not grown:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _survey(sweep_dir: Path, paths: list[str]) -> dict[str, FileInfo]:
