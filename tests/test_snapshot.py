@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import SCRIPTS
 from gmat_standin import Gate
 
 from gmat_sweep_dask import Manifest, ScriptError, Sweep, open_sweep
+from gmat_sweep_dask.cli import main
 from gmat_sweep_dask.design import Grid
 from gmat_sweep_dask.store import snapshot
 
@@ -115,3 +117,30 @@ def test_the_header_records_the_snapshot(client, tmp_path: Path) -> None:
         == header["script_sha256"]
         == snapshot.canonical_sha256(SCRIPTS / "leo.script")
     )
+
+
+def test_a_lost_snapshot_is_refused_before_any_run_and_restoring_it_resumes(
+    client, tmp_path: Path
+) -> None:
+    out = tmp_path / "s"
+    grid = Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]})
+    Sweep(SCRIPTS / "leo.script", grid, out).run(client, progress=False)
+    expected = open_sweep(out).compute()
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    del lines[next(i for i, line in enumerate(lines) if '"run_id":1' in line)]  # run 1 to redo
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    before = (out / "manifest.jsonl").read_bytes()
+    frozen = out / "script" / "leo.script"
+    kept = frozen.read_bytes()
+    frozen.unlink()
+    scheduler = ["--scheduler", client.scheduler.address]
+    again = ["run", str(SCRIPTS / "leo.script"), "--grid", "Sat.SMA=7000,7100,7200"]
+    for command in (["resume", str(out), *scheduler], [*again, "--out", str(out), *scheduler]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, result.output  # was: every pending run failed in GMAT
+        assert "script snapshot script/leo.script is missing" in result.stderr
+    assert (out / "manifest.jsonl").read_bytes() == before
+    frozen.write_bytes(kept)
+    result = CliRunner().invoke(main, ["resume", str(out), *scheduler])
+    assert result.exit_code == 0, result.output
+    assert open_sweep(out).compute().equals(expected)

@@ -69,6 +69,8 @@ def reopen(
             f"the script changed since the sweep started: {', '.join(changed)}; "
             "pass allow_script_drift=True / --allow-script-drift to run the new text"
         )
+    if not changed and len(manifest.pending()):  # drift allowed: a new snapshot is taken
+        sweep_dir.check_snapshot(manifest)
     return sweep, manifest, bool(changed)
 
 
@@ -122,7 +124,10 @@ def recorded_here(
             f"(script {header['script']}, {plural(header['run_count'], 'run')}); "
             "choose another output directory, or resume that sweep"
         )
-    return repair.verified(manifest, design)  # runs whose data is lost: pending
+    verified = repair.verified(manifest, design)  # runs whose data is lost: pending
+    if not reopened and len(verified.pending()):  # reopen() checked it knowing of drift
+        sweep_dir.check_snapshot(verified)
+    return verified
 
 
 def _sha(script: Path) -> str:

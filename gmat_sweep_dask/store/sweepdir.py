@@ -175,6 +175,20 @@ class SweepDir:
             return None
         return self.inside(str(recorded.get("path")), what="script snapshot")
 
+    def check_snapshot(self, manifest: Manifest) -> None:
+        """Refuse to run more of a sweep whose script snapshot is gone (the workers run it).
+
+        Raises:
+            SweepDirError: the recorded snapshot is missing or not a file.
+        """
+        script = self.run_script(manifest)
+        if script is not None and not script.is_file():
+            raise SweepDirError(
+                f"{self.path}: the sweep's script snapshot {script.relative_to(self.path)} is "
+                "missing, and the runs still to run need it; restore it from a copy of the "
+                "sweep directory"
+            )
+
     def inside(self, relative: str, *, what: str = "path") -> Path:
         """The absolute path of ``relative`` if it lies inside the sweep directory.
 
