@@ -45,6 +45,7 @@ FIELD_WRITES: list[tuple[str, Any]] = [
     ("Sat.Cd", -1),
     ("Sat.Cr", 3),
     ("Sat.DryMass", 0),
+    ("Integrator.Type", "RungeKutta89"),
 ]
 
 

@@ -56,6 +56,17 @@ READ_BACK = [
     ("Sat.Flag", np.bool_(False), False, True),
     ("Sat.Flag", False, 0.0, False),
     ("Sat.SMA", np.float64(7000.0), 7000.0, True),
+    ("Integrator.Type", "RungeKutta89", "PrinceDormand78", False),  # an API write ignored
+    ("Sat.Epoch", "1 Jan 2026 00:00:00", "01 Jan 2026 00:00:00.000", True),  # rewritten
+    ("Sat.Epoch", "01 Jan 2026 00:00:00.000", "01 Jan 2026 00:00:00.001", False),
+    ("Sat.Epoch", "21545", "21545.00000000000", True),
+    ("Positions.Filename", "a/b.txt", "a/b.txt", True),
+    ("Sat.Id", "SatId 2", "SatId 2", True),
+    ("Sat.Id", "SatId 2", "SatId", False),
+    ("Sat.Flag", "true", True, True),
+    ("Sat.Flag", "true", False, False),
+    ("Sat.Name", "abc", None, False),
+    ("Sat.Name", "nan", "NaN", False),
 ]
 
 
@@ -68,15 +79,17 @@ class Held(dict):
     """A mission read back as a mapping; a field missing from it cannot be read."""
 
 
-def test_check_kept_names_the_first_field_not_kept_and_skips_text_and_lists() -> None:
-    mission = Held({"Sat.SMA": 7000.000000000002, "Sat.ECC": 0.1, "Sat.Epoch": "other"})
-    overrides = {"Sat.Epoch": "01 Jan 2026", "Sat.ECC": 0.1, "Sat.SMA": -7000.0}
+def test_check_kept_names_the_first_field_not_kept_and_leaves_lists_alone() -> None:
+    mission = Held({"Sat.SMA": 7000.000000000002, "Sat.ECC": 0.1, "Prop.Type": "RungeKutta89"})
+    overrides = {"Prop.Type": "RungeKutta89", "Sat.ECC": 0.1, "Sat.SMA": -7000.0}
     with pytest.raises(ValueError) as raised:
         check_kept(mission, overrides)
     assert str(raised.value).startswith(
         "GMAT did not keep Sat.SMA = -7000: it holds 7000.000000000002 once every override"
     )
-    check_kept(mission, {"Sat.Epoch": "01 Jan 2026", "FM.PointMasses": ["Earth"]})
+    with pytest.raises(ValueError, match=r"did not keep Prop\.Type = 'PD78': it holds 'Runge"):
+        check_kept(mission, {"Prop.Type": "PD78"})
+    check_kept(mission, {"Prop.Type": "RungeKutta89", "FM.PointMasses": ["Earth"]})
     check_kept(mission, {"Sat.Unreadable": 3.0})  # gmat-run cannot read it: not compared
 
 
@@ -109,6 +122,19 @@ def test_a_cartesian_override_that_moves_a_keplerian_one_fails(engine_client, tm
     assert recorded[0]["status"] == "failed"
     assert "GMAT did not keep Sat.SMA = 7100: it holds 6916.2" in recorded[0]["error"]
     assert recorded[1]["status"] == "ok"  # X at the periapsis of that very orbit
+
+
+def test_an_integrator_type_gmat_ignores_fails_the_run(engine_client, tmp_path) -> None:
+    out = tmp_path / "integrators"
+    grid = {"Integrator.Type": ["PrinceDormand78", "RungeKutta89"]}
+    sweep(EXAMPLE, grid=grid, out=out, client=engine_client, progress=False)
+    recorded = entries(out)
+    assert [recorded[r]["status"] for r in range(2)] == ["ok", "failed"]
+    assert recorded[1]["error"] == (
+        "ValueError: GMAT did not keep Integrator.Type = 'RungeKutta89': it holds "
+        "'PrinceDormand78' once every override is written (GMAT changed or ignored it "
+        "instead of refusing it)"
+    )
 
 
 @pytest.mark.real_gmat

@@ -237,6 +237,13 @@ class Propagator(GmatObject):
         _bool("StopIfAccuracyIsViolated", True),
     )
 
+    def SetField(self, field: str | int, value: Any) -> bool | None:
+        """As GMAT R2026a: an API write of ``Type`` changes nothing (the integrator was
+        made when the script was read; only script text sets it)."""
+        if self._field_name(field) == "Type":
+            return True
+        return super().SetField(field, value)
+
 
 class ReportFile(GmatObject):
     """A text report of parameters at every propagation step (GMAT's ReportFile)."""
