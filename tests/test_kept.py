@@ -124,19 +124,6 @@ def test_a_cartesian_override_that_moves_a_keplerian_one_fails(engine_client, tm
     assert recorded[1]["status"] == "ok"  # X at the periapsis of that very orbit
 
 
-def test_an_integrator_type_gmat_ignores_fails_the_run(engine_client, tmp_path) -> None:
-    out = tmp_path / "integrators"
-    grid = {"Integrator.Type": ["PrinceDormand78", "RungeKutta89"]}
-    sweep(EXAMPLE, grid=grid, out=out, client=engine_client, progress=False)
-    recorded = entries(out)
-    assert [recorded[r]["status"] for r in range(2)] == ["ok", "failed"]
-    assert recorded[1]["error"] == (
-        "ValueError: GMAT did not keep Integrator.Type = 'RungeKutta89': it holds "
-        "'PrinceDormand78' once every override is written (GMAT changed or ignored it "
-        "instead of refusing it)"
-    )
-
-
 @pytest.mark.real_gmat
 def test_real_gmat_keeps_wrapped_angles_but_not_undefined_ones(real_client, tmp_path) -> None:
     out = tmp_path / "angles"

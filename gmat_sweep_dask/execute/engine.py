@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from gmat_sweep_dask import wording
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.kept import check_kept
-from gmat_sweep_dask.execute.listvalues import check_taken, lists_of, script_with
 from gmat_sweep_dask.execute.scratch import scratch_dir
+from gmat_sweep_dask.execute.scripttext import check_taken, held_by_copy, lists_of, script_with
 from gmat_sweep_dask.store.datafiles import normalise
 
 if TYPE_CHECKING:
@@ -169,19 +170,16 @@ def _failed(run_id: int, started: float, exc: Exception) -> RunResult:
 def _run(
     script: str, overrides: dict[str, Any], working_dir: Path
 ) -> dict[OutputKey, pd.DataFrame]:
-    from gmat_run import Mission
-
-    lists = lists_of(overrides)
-    if lists:  # GMAT's API cannot write list fields: its script interpreter does
-        with script_with(script, lists) as copy:
-            mission = Mission.load(copy)
-        check_taken(mission, lists)
-    else:
-        mission = Mission.load(script)
-    scalars = {path: value for path, value in overrides.items() if path not in lists}
-    for path, value in scalars.items():
-        mission[path] = value
-    check_kept(mission, scalars)  # GMAT may change a value rather than refuse it
+    lists = lists_of(overrides)  # GMAT's API cannot apply these: its script interpreter does
+    mission = _load(script, lists)
+    in_text = {**lists, **held_by_copy(mission, overrides)}
+    if len(in_text) > len(lists):
+        mission = _load(script, in_text)
+    check_taken(mission, lists)
+    for path, value in overrides.items():
+        if path not in in_text:
+            mission[path] = value
+    check_kept(mission, overrides)  # GMAT may change or ignore a value rather than refuse it
     confine_outputs(mission)  # after the overrides: one may set a Filename
     with private_temp_dir(working_dir):  # GMAT's staged files (STK ephemerides) stay ours
         results = mission.run(working_dir=working_dir, overwrite=True)
@@ -195,6 +193,23 @@ def _run(
         for name in mapping:
             frames[(kind, name)] = mapping[name]
     return frames
+
+
+def _load(script: str, in_text: dict[str, Any]) -> Any:
+    """``script`` loaded by gmat-run, with ``in_text`` assigned in a copy of its text."""
+    from gmat_run import Mission
+    from gmat_run.errors import GmatLoadError
+
+    if not in_text:
+        return Mission.load(script)
+    with script_with(script, in_text) as copy:
+        try:
+            return Mission.load(copy)
+        except GmatLoadError as exc:  # name what was written, not the copy's path
+            raise GmatLoadError(
+                f"GMAT could not parse the script with {wording.overrides(in_text)} written "
+                "into its text (GMAT takes these fields from the script only)"
+            ) from exc
 
 
 def _log_tail(exc: BaseException) -> str | None:

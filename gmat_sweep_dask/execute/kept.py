@@ -4,11 +4,11 @@ GMAT adjusts some values it considers inconsistent instead of refusing them. On 
 ellipse (R2026a, and the stand-in that follows it) ``Sat.SMA = -7000`` becomes 7000 and
 ``Sat.ECC = -0.1`` becomes 0.1; a Cartesian override after a Keplerian one moves the
 Keplerian element (``Sat.SMA = 7100`` with ``Sat.X = 7000`` holds 6916.2); and it ignores
-some writes outright (``Prop.Type = RungeKutta89`` keeps ``PrinceDormand78``: the
-integrator was made when the script was read). Such a run would fly another mission than
-its parameters say and be recorded ``ok``. So after every override is written, each is
-read back through gmat-run and a value GMAT did not keep fails the run, naming the field,
-the value set and the value held.
+some writes outright (``Prop.Type = RungeKutta89`` through the API keeps
+``PrinceDormand78``, which is why :mod:`.scripttext` writes it into the script). Such a run
+would fly another mission than its parameters say and be recorded ``ok``. So after every
+override is written, each is read back through gmat-run and a value GMAT did not keep fails
+the run, naming the field, the value set and the value held.
 
 What counts as kept, from R2026a's read-back:
 
@@ -27,9 +27,10 @@ as 0, moving the angle into the next one (``Sat.INC = 0, Sat.RAAN = 30`` holds
 ``AOP = 30``): whether the position survives depends on the order the fields are
 written in (a later ``Sat.AOP = 0`` undoes it), so such a run fails too.
 
-List values are checked by :func:`.listvalues.check_taken`; output file names are read
+List values are checked by :func:`.scripttext.check_taken`; output file names are read
 back before :mod:`.confine` moves them on purpose. A field gmat-run cannot read back is not
-compared. A write GMAT holds but does not use cannot be seen here.
+compared. A write GMAT holds but does not use cannot be seen here: :mod:`.scripttext`
+writes those fields (a ForceModel's) through the script text.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def check_kept(mission: Any, overrides: dict[str, Any]) -> None:
         ValueError: naming the first field not kept, the value set and the value held.
     """
     for field, value in overrides.items():
-        if isinstance(value, list):  # read back by listvalues.check_taken
+        if isinstance(value, list):  # read back by scripttext.check_taken
             continue
         try:
             held = mission[field]

@@ -32,6 +32,10 @@ failed run ends like GMAT's: `` *** Mission run failed.`` and the total run time
 
 Like the standalone gmatpy of GMAT R2026a, ``Setup`` raises RuntimeError in a process
 forked after ``gmatpy`` was imported; an engine started before the fork still runs.
+
+Like GMAT R2026a, whose Propagators copy their force model when the script is read, a run
+flies each ForceModel as the script set it: a later API write reads back as written but
+changes nothing in the run.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Engine:
 
     def __init__(self) -> None:
         self.objects: dict[str, GmatObject] = _resources.default_objects()
+        self._as_read: dict[str, GmatObject] = {}  # force models as the script set them
         self.commands: list[_script.Command] = []
         self.script_path: str | None = None
         self.startup: dict[str, str] = {}
@@ -129,6 +134,9 @@ class Engine:
             self._parsed[text] = template
         self.objects = {name: obj.clone() for name, obj in template[0].items()}
         self.commands, self.script_path = template[1], path
+        self._as_read = {
+            name: obj for name, obj in template[0].items() if isinstance(obj, _resources.ForceModel)
+        }
         return True
 
     def run_script(self) -> int:
@@ -141,7 +149,8 @@ class Engine:
             return -1
         self.message(f"Running mission from {self.script_path}...")
         try:
-            sandbox = Sandbox(self.objects, self.commands, self.message)
+            flown = {**self.objects, **{n: fm.clone() for n, fm in self._as_read.items()}}
+            sandbox = Sandbox(flown, self.commands, self.message)
         except RunError as exc:
             self.message(f"**** ERROR **** Sandbox initialization failed: {exc}", error=True)
             return self._failed(started, -2)

@@ -1,0 +1,183 @@
+"""Overrides GMAT's API cannot apply, written into a copy of the script text instead.
+
+Two kinds, each found on GMAT R2026a, where ``mission[field] = value`` leaves the run as
+the script had it:
+
+* **List values** (``FM.PointMasses = {Sun, Luna}``): GMAT's ``SetField`` for a string
+  list is an unimplemented stub (it prints a message and changes nothing; for a
+  ForceModel's ``PointMasses`` it crashes the process).
+* **Fields held by a copy** (:func:`held_by_copy`): every field of a ForceModel
+  (``CentralBody``, ``ErrorControl``, ``GravityField.Earth.Degree``, ``Drag...``), a
+  Propagator's ``Type`` and ``FM``, and a Spacecraft's ``CoordinateSystem``. The
+  Propagator takes its own copy of its force model and integrator when the script is
+  read, so a later write reads back as set but the run flies the script's own (or, for
+  ``Type``, is ignored); a ``CoordinateSystem`` written later converts the state instead
+  of reading the script's elements in the new frame.
+
+GMAT's script interpreter applies both: such a run loads a copy of the script in which
+each field's assignment (before ``BeginMissionSequence``) reads ``Field = value``
+(:func:`literal`); a field the script does not assign gets that line before
+``BeginMissionSequence``. The copy sits beside the script (relative paths and
+``#Include`` lines resolve as before) and is removed once GMAT has loaded it. After
+loading, each value is read back: a list GMAT did not take (:func:`check_taken`) or any
+other value it did not keep (:mod:`.kept`) fails the run, never a run recorded ``ok``
+with the script's own value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gmat_sweep_dask import wording
+
+_BEGIN = re.compile(r"^\s*BeginMissionSequence\b", re.IGNORECASE)
+
+
+def gmat_text(value: list[Any]) -> str:
+    """A list as GMAT script text: ``{Sun, Luna}`` for names, ``[1 2.5 3]`` for numbers."""
+    return wording.value(value)
+
+
+def lists_of(overrides: dict[str, Any]) -> dict[str, list[Any]]:
+    """The list-valued overrides among ``overrides``."""
+    return {k: v for k, v in overrides.items() if isinstance(v, list)}
+
+
+#: GMAT type name → the fields a run must write through the script text (``None``: all of
+#: them). The stand-in names a ForceModel by its class, ``ODEModel``. A Propagator's other
+#: fields (``Accuracy``, step sizes) take API writes.
+HELD_BY_COPY: dict[str, frozenset[str] | None] = {
+    "ForceModel": None,
+    "ODEModel": None,
+    "PropSetup": frozenset({"Type", "FM"}),
+    "Spacecraft": frozenset({"CoordinateSystem"}),
+}
+
+
+def held_by_copy(mission: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides among ``overrides`` (but lists) whose field GMAT reads only from the
+    script text (:data:`HELD_BY_COPY`)."""
+    gmat = mission.gmat
+    held = {}
+    for field, value in overrides.items():
+        if isinstance(value, list):
+            continue
+        name, _, rest = field.partition(".")
+        try:
+            kind = gmat.GetObject(name).GetTypeName()
+        except Exception:  # no such resource: its write fails with gmat-run's own error
+            continue
+        if kind in HELD_BY_COPY and (HELD_BY_COPY[kind] is None or rest in HELD_BY_COPY[kind]):
+            held[field] = value
+    return held
+
+
+def literal(value: Any) -> str:
+    """``value`` as the right-hand side of a script assignment: numbers, ``true``/``false``
+    and names (``On``, ``Luna``, ``RungeKutta89``) bare, other text quoted, lists braced.
+
+    Raises:
+        ValueError: text holding a quote or a line break, which no script line can hold.
+    """
+    if isinstance(value, str):
+        if "'" in value or "\n" in value or "\r" in value:
+            raise ValueError(
+                f"cannot write {value!r} into a script: it holds a quote or a line break"
+            )
+        if _NAME.fullmatch(value) or _is_number(value):
+            return value
+        return f"'{value}'"
+    return gmat_text(value) if isinstance(value, list) else wording.value(value)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def script_with(script: str, values: dict[str, Any]) -> Iterator[str]:
+    """The path of a copy of ``script`` that assigns each of ``values``; removed afterwards.
+
+    Raises:
+        ValueError: a field is assigned on a line this cannot rewrite safely (several
+            statements on one line), naming the line; a value no script line can hold.
+    """
+    path = Path(script)
+    lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    for field, value in values.items():
+        lines = _assigned(lines, field, f"{field} = {literal(value)}")
+    copy = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:12]}{path.suffix}")
+    copy.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
+    try:
+        yield str(copy)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+
+
+def _assigned(lines: list[str], field: str, statement: str) -> list[str]:
+    """``lines`` with ``field``'s resource-section assignments replaced by ``statement``."""
+    target = re.compile(rf"^\s*(?:GMAT\s+)?{re.escape(field)}\s*=")
+    out: list[str] = []
+    placed = False
+    index = 0
+    begin = next((i for i, line in enumerate(lines) if _BEGIN.match(line)), len(lines))
+    while index < len(lines):
+        line = lines[index]
+        if index < begin and target.match(line):
+            code = line.split("%", 1)[0]
+            if code.count("=") > 1 or ";" in code.rstrip().rstrip(";"):
+                raise ValueError(
+                    f"cannot set {field} in the script text: its line {index + 1} holds several "
+                    f"statements ({line.strip()!r}); give it a line of its own"
+                )
+            while code.rstrip().endswith("...") and index + 1 < begin:  # continued lines
+                index += 1
+                code = lines[index].split("%", 1)[0]
+            if not placed:
+                out.append(statement)
+                placed = True
+        else:
+            if index == begin and not placed:
+                out.append(statement)
+                placed = True
+            out.append(line)
+        index += 1
+    if not placed:
+        out.append(statement)
+    return out
+
+
+def check_taken(mission: Any, lists: dict[str, list[Any]]) -> None:
+    """Raise unless GMAT holds each list value as set (read back through gmat-run).
+
+    Raises:
+        ValueError: naming the field, the value set and the value GMAT holds.
+    """
+    for field, value in lists.items():
+        held = mission[field]
+        same = (
+            isinstance(held, list)
+            and len(held) == len(value)
+            and all(
+                h == v or (isinstance(v, str) and str(h) == v)
+                for h, v in zip(held, value, strict=True)
+            )
+        )
+        if not same:
+            raise ValueError(
+                f"GMAT did not take the list {field} = {gmat_text(value)}: it holds {held!r}"
+            )
