@@ -163,6 +163,8 @@ def test_updates_and_moves_are_written_twice_and_applied_once(tmp_path: Path) ->
         ({**HEADER, "snapshot": {"path": "s", "files": {"s": 1}}}, ManifestCorruptError, "snap"),
         ({**HEADER, "postprocess": "os:system"}, ManifestCorruptError, "postprocess 'os"),
         ({**HEADER, "gmat": [1]}, ManifestCorruptError, r"gmat \[1\] is not dict or null"),
+        ({**HEADER, "keep_raw": "x"}, ManifestCorruptError, "keep_raw 'x' is not bool"),
+        ({**HEADER, "isolate": 1}, ManifestCorruptError, "isolate 1 is not bool"),
     ],
 )
 def test_bad_headers(tmp_path: Path, header: dict, error: type, needle: str) -> None:

@@ -48,27 +48,6 @@ def resolve_script(path: str | Path) -> Path:
     return script.resolve()
 
 
-def checked_timeout(timeout: Any, isolate: bool) -> float | None:
-    """``timeout`` (seconds, None: no limit) as a sweep records it (a float if too large
-    for the manifest's 64-bit integers).
-
-    Raises:
-        SpecError: not a positive finite number (text, a bool, NaN, inf, an integer too
-            large for a float), or given without isolation.
-    """
-    from gmat_sweep_dask.errors import SpecError
-
-    if timeout is None:
-        return None
-    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
-    with contextlib.suppress(OverflowError):
-        if number and isolate and math.isfinite(timeout) and timeout > 0:
-            return timeout if timeout < 2**63 else float(timeout)  # JSON: 64-bit ints
-    raise SpecError(
-        f"timeout={timeout!r:.40}: needs a positive, finite number of seconds and isolate=True"
-    )
-
-
 def start_locally(script: Path, design: Design, spares: int = 0) -> Callable[[], dict[str, Any]]:
     """Start loading ``script`` in a local engine host; pass the result to
     :func:`check_locally`. GMAT bootstraps meanwhile (the lock, the manifest...), and so

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gmat_sweep_dask import config
 from gmat_sweep_dask.design import Design, MonteCarlo
 from gmat_sweep_dask.errors import SpecError
-from gmat_sweep_dask.execute import contexts, preflight
+from gmat_sweep_dask.execute import contexts, preflight, runoptions
 from gmat_sweep_dask.execute.interrupts import guard
 from gmat_sweep_dask.execute.postprocess import hook_from
 from gmat_sweep_dask.execute.reopen import recorded_here
@@ -69,9 +69,9 @@ class Sweep:
         self.out = self.dir.path
         self.script = preflight.resolve_script(script)
         self.design = design
-        self.keep_raw = bool(config.get("keep-raw", keep_raw))
-        self.isolate = bool(config.get("isolate", isolate))
-        self.timeout = preflight.checked_timeout(config.get("timeout", timeout), self.isolate)
+        self.keep_raw = runoptions.checked_flag("keep_raw", config.get("keep-raw", keep_raw))
+        self.isolate = runoptions.checked_flag("isolate", config.get("isolate", isolate))
+        self.timeout = runoptions.checked_timeout(config.get("timeout", timeout), self.isolate)
         self.per_run = contexts.PerRun(hook_from(postprocess), contexts.check_given(context))
         self.manifest: mf.Manifest | None = None
         self._recorded_design: dict[str, Any] | None = None

@@ -67,6 +67,8 @@ HEADER_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot": (dict,),
     "postprocess": (dict, type(None)),
     "gmat": (dict, type(None)),
+    "keep_raw": (bool,),
+    "isolate": (bool,),
 }
 
 

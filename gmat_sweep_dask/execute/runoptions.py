@@ -1,0 +1,40 @@
+"""The run options a sweep records in its header (``keep_raw``, ``isolate``, ``timeout``),
+checked before anything starts: a wrong-typed switch would otherwise read as True."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+from gmat_sweep_dask.errors import SpecError
+
+
+def checked_timeout(timeout: Any, isolate: bool) -> float | None:
+    """``timeout`` (seconds, None: no limit) as a sweep records it (a float if too large
+    for the manifest's 64-bit integers).
+
+    Raises:
+        SpecError: not a positive finite number (text, a bool, NaN, inf, an integer too
+            large for a float), or given without isolation.
+    """
+    if timeout is None:
+        return None
+    number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    with contextlib.suppress(OverflowError):
+        if number and isolate and math.isfinite(timeout) and timeout > 0:
+            return timeout if timeout < 2**63 else float(timeout)  # JSON: 64-bit ints
+    raise SpecError(
+        f"timeout={timeout!r:.40}: needs a positive, finite number of seconds and isolate=True"
+    )
+
+
+def checked_flag(name: str, value: Any) -> bool:
+    """``value`` of the switch ``name`` (``keep_raw``, ``isolate``) as a bool.
+
+    Raises:
+        SpecError: anything but True or False (``"no"`` would read as True).
+    """
+    if type(value).__name__ in ("bool", "bool_"):  # numpy's bool too
+        return bool(value)
+    raise SpecError(f"{name}={value!r:.40}: expected True or False")
