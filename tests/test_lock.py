@@ -118,3 +118,30 @@ def test_a_lock_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
     not_a_directory.write_text("")
     with pytest.raises(SweepDirWriteError, match=r"cannot lock .*file: Not a directory"):
         SweepLock(not_a_directory).acquire()
+
+
+def test_a_ctrl_c_just_after_the_lock_is_linked_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found under load in CI: SIGINT the moment .lock appeared left .lock (acquire had
+    # linked it but not yet marked it held) and so the sweep directory it had made.
+    from gmat_sweep_dask.store.sweepdir import SweepDir
+
+    publish = SweepLock._publish
+
+    def interrupted(self: SweepLock, content: bytes) -> bool:
+        publish(self, content)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SweepLock, "_publish", interrupted)
+    out = tmp_path / "new" / "sweep"
+    with pytest.raises(KeyboardInterrupt), SweepDir(out).locked(create=True):
+        pass
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+    owner, other = SweepLock(tmp_path), SweepLock(tmp_path)
+    owner.acquire()
+    other.release()  # a lock it never took is left alone by its release
+    assert (tmp_path / ".lock").exists()
+    owner.release()
+    assert not (tmp_path / ".lock").exists()

@@ -76,9 +76,8 @@ class SweepLock:
         raise SweepLockedError(f"{self.path}: could not take the lock (heavily contended)")
 
     def release(self) -> None:
-        """Stop renewing and remove the lock if it is still this process's."""
-        if not self._held:
-            return
+        """Stop renewing and remove the lock if it is still this process's, also one that
+        an interrupt inside :meth:`acquire` left published but not yet marked held."""
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=5)

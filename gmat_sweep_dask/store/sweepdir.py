@@ -86,7 +86,8 @@ class SweepDir:
         lock = SweepLock(self.path)
         try:
             lock.acquire()
-        except BaseException:
+        except BaseException:  # a Ctrl-C may land just after the lock file was linked
+            lock.release()
             _remove_empty(made)
             raise
         try:
