@@ -67,6 +67,28 @@ def test_check_names_the_engine_lists_fields_runs_once_and_estimates(engine_root
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.gmat
+def test_a_script_gmat_refuses_is_refused_with_gmat_s_own_reason(engine_root, tmp_path):
+    # GMAT R2026a refuses, while reading the script, an output file in a directory that does
+    # not exist; gmat-run only said "check the GMAT log file", a log no user can find.
+    missing = tmp_path / "no such directory"
+    script = tmp_path / "elsewhere.script"
+    text = EXAMPLE.read_text()
+    assert "Orbit.Filename = 'orbit.txt'" in text
+    script.write_text(text.replace("'orbit.txt'", f"'{missing / 'orbit.txt'}'"))
+    line = 1 + text.splitlines().index("Orbit.Filename = 'orbit.txt'")
+    result = run_check(str(script), "--grid", "Sat.SMA=7000,7100", cwd=tmp_path, root=engine_root)
+    assert result.returncode == 2 and result.stdout == ""
+    one_line_error(
+        result,
+        f"elsewhere.script: GMAT could not parse '{script}': ",
+        f"Cannot open output REPORT_FILE '{missing / 'orbit.txt'}'",
+        f"line {line}",
+        "create that directory, or give the file a plain name",
+    )
+    assert "log file" not in result.stderr and not missing.exists()
+
+
 def test_check_in_python_is_the_same_report(tmp_path: Path) -> None:
     report = check(EXAMPLE, grid={"Sat.SMA": [7000, 7100, 7200]}, workers=3)
     assert isinstance(report, CheckReport)

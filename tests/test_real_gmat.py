@@ -93,7 +93,7 @@ def test_failed_real_runs_are_rows_with_gmat_s_own_error_and_log(real_client, tm
 def test_a_script_needing_a_plugin_is_refused_before_anything_runs(real_client, tmp_path):
     # This engine has no plugins: GroundStation and ContactLocator are unknown types.
     out = tmp_path / "contacts"
-    with pytest.raises(ScriptError, match="could not parse"):
+    with pytest.raises(ScriptError, match="could not parse") as refused:
         sweep(
             REAL_SCRIPTS / "contact.script",
             grid={"Sat.SMA": [7000.0]},
@@ -101,6 +101,8 @@ def test_a_script_needing_a_plugin_is_refused_before_anything_runs(real_client, 
             client=real_client,
             progress=False,
         )
+    assert 'The "GroundStation" is an unknown object type' in str(refused.value)
+    assert "(line 27 of contact.script: Create GroundStation Station)" in str(refused.value)
     assert not (out / "manifest.jsonl").exists()
 
 

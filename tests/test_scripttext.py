@@ -12,6 +12,7 @@ import pytest
 from conftest import EXAMPLE, REAL_SCRIPTS
 
 from gmat_sweep_dask import Manifest, sweep
+from gmat_sweep_dask.analysis.failures import explain
 from gmat_sweep_dask.execute.scripttext import held_by_copy, literal, script_with
 
 
@@ -78,7 +79,10 @@ def test_a_force_model_field_is_flown_not_only_held(client, tmp_path) -> None:
     assert [recorded[r]["status"] for r in range(2)] == ["ok", "failed"]
     assert recorded[1]["error"].startswith(
         "GmatLoadError: GMAT could not parse the script with EarthOnly.CentralBody='Luna' written"
-    )  # the stand-in checks it at load
+    )  # the stand-in checks it at load, and says why in its log
+    why = explain(recorded[1]["error"], recorded[1]["log_tail"])
+    assert why.reason == "GMAT could not load the script"
+    assert why.gmat_says and why.gmat_says.endswith("the stand-in supports CentralBody Earth")
 
 
 @pytest.mark.real_gmat

@@ -90,6 +90,21 @@ def test_gmat_s_own_error_line_replaces_gmat_run_s_status_message() -> None:
     assert gmat_error_line("Running mission...\n*** Mission run failed.") is None
 
 
+def test_the_script_interpreter_s_error_names_its_line() -> None:
+    # GMAT R2026a's log when LoadScript refuses a script (captured from the real engine)
+    log = (
+        "Interpreting scripts from the file.\n***** file: /tmp/abs/abs.script\n"
+        "1: /tmp/abs/abs.script: **** ERROR **** Subscriber Exception: Cannot open output "
+        "REPORT_FILE '/tmp/abs/evil/Orbit.txt' in line:\n"
+        "   \"  32: Orbit.Filename = '/tmp/abs/evil/Orbit.txt'\"\n"
+        "2: /tmp/abs/abs.script: **** ERROR **** Interpreter Exception: second\n"
+    )
+    assert gmat_error_line(log) == (
+        "Subscriber Exception: Cannot open output REPORT_FILE '/tmp/abs/evil/Orbit.txt' "
+        "(line 32 of abs.script: Orbit.Filename = '/tmp/abs/evil/Orbit.txt')"
+    )
+
+
 def test_one_run_in_full(faults: Path) -> None:
     failed = cli("show", str(faults), "--run", "2")
     assert failed.returncode == 0, failed.stderr

@@ -22,9 +22,10 @@ from gmat_sweep_dask.store import manifest as mf
 
 GMAT_LOG = "GmatLog.txt"
 
-_ERROR_MARK = re.compile(r"^\s*\*+\s*ERROR\s*\*+\s*(.+)$")
+_ERROR_MARK = re.compile(r"^(?:\s*\d+: (.+?): )?\s*\*+\s*ERROR\s*\*+\s*(.+?)(?: in line:)?$")
 _EXCEPTION_LINE = re.compile(r"^\s*([A-Z]\w*(?: \w+)* Exception(?: Thrown)?:\s*.+)$")
 _WHERE = re.compile(r'This error occurred on line (\d+) of file:\s*"?([^"]+?)"?\s*$')
+_QUOTED_LINE = re.compile(r'^\s*"\s*(\d+): (.*)"\s*$')  # the script interpreter's
 _CHAINED = re.compile(r"^(?:\w+(?: \w+)* Exception(?: Thrown)?:\s*)+")
 _TYPED = re.compile(r"^([A-Za-z_]\w*(?:Error|Exception|Lost)): (.*)$", re.S)
 _REJECTED = re.compile(r"^GMAT rejected write to '([^']+)':\s*(.*)$", re.S)
@@ -76,17 +77,21 @@ def gmat_error_line(log: str) -> str | None:
     lines = log.splitlines()
     for i, line in enumerate(lines):
         marked = _ERROR_MARK.match(line)
-        found = marked[1] if marked else None
+        found = marked[2] if marked else None
         if found is None:
             exception = _EXCEPTION_LINE.match(line)
             found = exception[1] if exception else None
         if found is None:
             continue
-        for later in lines[i + 1 : i + 4]:
-            where = _WHERE.search(later)
-            if where:
-                found += f" (line {where[1]} of {Path(where[2]).name})"
-                break
+        quoted = _QUOTED_LINE.match(lines[i + 1]) if i + 1 < len(lines) else None
+        if quoted and marked and marked[1]:  # the script interpreter: "  32: Sat.X = 1"
+            found += f" (line {quoted[1]} of {Path(marked[1]).name}: {quoted[2].strip()})"
+        else:
+            for later in lines[i + 1 : i + 4]:
+                where = _WHERE.search(later)
+                if where:
+                    found += f" (line {where[1]} of {Path(where[2]).name})"
+                    break
         return " ".join(found.split())
     return None
 

@@ -23,6 +23,7 @@ from gmat_sweep_dask import wording
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.kept import check_kept
 from gmat_sweep_dask.execute.scratch import scratch_dir
+from gmat_sweep_dask.execute.scriptload import load_mission
 from gmat_sweep_dask.execute.scripttext import check_taken, held_by_copy, lists_of, script_with
 from gmat_sweep_dask.store.datafiles import normalise
 
@@ -197,19 +198,15 @@ def _run(
 
 def _load(script: str, in_text: dict[str, Any]) -> Any:
     """``script`` loaded by gmat-run, with ``in_text`` assigned in a copy of its text."""
-    from gmat_run import Mission
-    from gmat_run.errors import GmatLoadError
-
     if not in_text:
-        return Mission.load(script)
-    with script_with(script, in_text) as copy:
-        try:
-            return Mission.load(copy)
-        except GmatLoadError as exc:  # name what was written, not the copy's path
-            raise GmatLoadError(
-                f"GMAT could not parse the script with {wording.overrides(in_text)} written "
-                "into its text (GMAT takes these fields from the script only)"
-            ) from exc
+        return load_mission(script)
+    with script_with(script, in_text) as copy:  # named by what was written, not its path
+        written = wording.overrides(in_text)
+        return load_mission(
+            copy,
+            described=f"the script with {written} written into its text (GMAT takes "
+            "these fields from the script only)",
+        )
 
 
 def _log_tail(exc: BaseException) -> str | None:
@@ -227,12 +224,11 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
     field and ``reports`` names the script's ReportFiles; ``"gmat_missing": True`` says
     gmat-run found no GMAT install here (distinct from a script that does not load).
     """
-    from gmat_run import Mission
     from gmat_run.errors import GmatFieldError
 
     try:
         with _GMAT_LOCK:
-            mission = Mission.load(script)
+            mission = load_mission(script)
             errors, values = [], {}
             for path in fields:
                 try:
@@ -241,7 +237,9 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
                     errors.append(f"field {path!r}: {exc}")
     except Exception as exc:
         missing = type(exc).__name__ == "GmatNotFoundError"  # gmat-run found no GMAT
-        problem = f"cannot load the script: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        said = " ".join(str(exc).split())
+        refused = type(exc).__name__ == "GmatLoadError" and said.startswith("GMAT could not")
+        problem = said if refused else f"cannot load the script: {type(exc).__name__}: {said}"
         answer = {"gmat": None, "values": {}, "reports": [], "errors": [problem]}
         return {**answer, "gmat_missing": missing}
     gmat = mission.gmat

@@ -81,13 +81,14 @@ class Engine:
         self._log_path, self._log = path, open(path, "w", encoding="utf-8")  # noqa: SIM115
         self.message(f"{BANNER}\nLog file: {path}\n")
 
-    def message(self, text: str, *, error: bool = False) -> None:
-        """Write one message to the log (and to stderr for errors with no log, or if echo)."""
+    def message(self, text: str) -> None:
+        """Write one message to the log (and to stderr if echo). Like GMAT R2026a, an error
+        with no log file set goes to no console."""
         line = text if text.endswith("\n") else text + "\n"
         if self._log is not None:
             self._log.write(line)
             self._log.flush()
-        if self.echo or (error and self._log is None):
+        if self.echo:
             sys.stderr.write(line)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class Engine:
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
         except OSError as exc:
-            self.message(f"**** ERROR **** Cannot open script file {path}: {exc}", error=True)
+            self.message(f"**** ERROR **** Cannot open script file {path}: {exc}")
             return False
         template = self._parsed.get(text)
         if template is None:
@@ -126,7 +127,7 @@ class Engine:
                 script = _script.parse(text, self.objects)
                 Sandbox(script.objects, script.commands, lambda text: None)  # check references
             except (_script.ScriptError, RunError) as exc:
-                self.message(f"**** ERROR **** Interpreter Exception: {path}: {exc}", error=True)
+                self.message(f"**** ERROR **** Interpreter Exception: {path}: {exc}")
                 return False
             template = (script.objects, script.commands)
             if len(self._parsed) > 64:
@@ -145,14 +146,14 @@ class Engine:
         run_dir = os.path.dirname(self._log_path) if self._log_path else os.getcwd()
         _append(os.environ.get("GMAT_STANDIN_RUN_LOG"), f"{os.getpid()} {run_dir}\n")
         if self.script_path is None:
-            self.message("**** ERROR **** No script is loaded; call LoadScript first", error=True)
+            self.message("**** ERROR **** No script is loaded; call LoadScript first")
             return -1
         self.message(f"Running mission from {self.script_path}...")
         try:
             flown = {**self.objects, **{n: fm.clone() for n, fm in self._as_read.items()}}
             sandbox = Sandbox(flown, self.commands, self.message)
         except RunError as exc:
-            self.message(f"**** ERROR **** Sandbox initialization failed: {exc}", error=True)
+            self.message(f"**** ERROR **** Sandbox initialization failed: {exc}")
             return self._failed(started, -2)
         self.sandbox = sandbox
         fault, delay = self._knobs()
@@ -169,11 +170,10 @@ class Engine:
             self.message(
                 "**** ERROR **** Propagate::Execute(): StandinFault = 1: injected GMAT "
                 "run-time error (simulated integrator failure)",
-                error=True,
             )
             return self._failed(started, -5)
         if fault not in (0, 2):
-            self.message(f"**** ERROR **** unknown StandinFault code {fault}", error=True)
+            self.message(f"**** ERROR **** unknown StandinFault code {fault}")
             return self._failed(started, -5)
         try:
             sandbox.execute()
@@ -183,7 +183,7 @@ class Engine:
                 _crash()
             sandbox.write_outputs()
         except (RunError, OSError) as exc:
-            self.message(f"**** ERROR **** {exc}", error=True)
+            self.message(f"**** ERROR **** {exc}")
             return self._failed(started, -5)
         self.message("Mission run completed.")
         self.message(f"===> Total Run Time: {time.perf_counter() - started:f} seconds")

@@ -16,6 +16,7 @@ assignments (``Sat.SMA = 7100``, ``V = 3``, ``V = W``), ``Maneuver Burn(Sat)`` a
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -268,6 +269,24 @@ def assign(
         obj.set_value(field_name, value)
     except APIException as exc:
         raise ScriptError(lineno, str(exc)) from None
+    if field_name == "Filename":
+        _check_output_directory(lineno, obj)
+
+
+def _check_output_directory(lineno: int, obj: GmatObject) -> None:
+    """GMAT R2026a refuses, while reading the script, an absolute output path whose
+    directory does not exist (with these words); the API write of a Filename is not checked."""
+    path = str(obj.get_value("Filename"))
+    if not os.path.isabs(path) or os.path.isdir(os.path.dirname(path)):
+        return
+    if obj.TYPE_NAME == "ReportFile":
+        raise ScriptError(lineno, f"Subscriber Exception: Cannot open output REPORT_FILE '{path}'")
+    if obj.TYPE_NAME == "EphemerisFile":
+        raise ScriptError(
+            lineno,
+            f"Subscriber Exception: Cannot resolve ephemeris output path '{path}'. "
+            "Select a filename in an existing directory.",
+        )
 
 
 def _propagate(lineno: int, stmt: str) -> Propagate:
