@@ -47,7 +47,11 @@ class Design(ABC):
         """JSON-able description for the manifest header; equal headers mean equal designs."""
 
     def save(self, sweep_dir: Path) -> None:  # noqa: B027 - optional hook, no-op by default
-        """Write any side files :meth:`header` refers to (none by default)."""
+        """Write any side files :meth:`header` refers to (none by default), durably."""
+
+    def side_files(self) -> tuple[str, ...]:
+        """The sweep-relative files :meth:`save` writes (none by default)."""
+        return ()
 
     def resolve(self, nominal: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Receive the script's own value of every field before the sweep starts.

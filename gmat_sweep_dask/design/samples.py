@@ -25,6 +25,7 @@ from gmat_sweep_dask.design.base import (
 from gmat_sweep_dask.errors import SpecError, SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store.confine import confined
+from gmat_sweep_dask.store.durable import writing
 
 
 class Samples(Design):
@@ -98,9 +99,11 @@ class Samples(Design):
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        pq.write_table(pa.Table.from_pandas(self._table, preserve_index=False), tmp)
-        tmp.replace(path)
+        with writing(path) as tmp:  # on disk before the manifest that names it
+            pq.write_table(pa.Table.from_pandas(self._table, preserve_index=False), tmp)
+
+    def side_files(self) -> tuple[str, ...]:
+        return (layout.SAMPLES,)
 
     @classmethod
     def from_header(cls, header: Mapping[str, Any], sweep_dir: Path) -> Samples:

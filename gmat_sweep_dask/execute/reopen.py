@@ -105,6 +105,7 @@ def recorded_here(
     Raises:
         SweepDirError: the directory holds another sweep, or other files.
     """
+    sweep_dir.clear_unfinished()  # a creation killed before its manifest: nothing ran
     if not sweep_dir.has_manifest():
         if not sweep_dir.is_empty():
             raise SweepDirError(

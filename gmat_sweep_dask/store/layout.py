@@ -4,6 +4,7 @@ A sweep directory holds::
 
     manifest.jsonl                 the client's append-only record (header + one entry per run)
     .lock                          owner of a live driver (pid, host)
+    .creating                      only while a sweep is created: the files it writes
     design/samples.parquet         the explicit sample table, when the design has one
     data/<kind>/<Name>/part-*.parquet   outputs, one file per batch of runs, a row group per run
     data/_outcomes/*.json          worker commit records not yet folded into the manifest
@@ -20,6 +21,7 @@ from pathlib import Path
 
 MANIFEST = "manifest.jsonl"
 LOCK = ".lock"
+CREATING = ".creating"
 DATA = "data"
 OUTCOMES = "data/_outcomes"
 ATTEMPTS = "data/_attempts"

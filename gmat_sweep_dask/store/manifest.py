@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
+from gmat_sweep_dask.store import creation
 from gmat_sweep_dask.store.pending import PendingRuns
 from gmat_sweep_dask.store.records import (
     FAILED,
@@ -110,7 +111,7 @@ class Manifest:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise SweepDirError(f"{path}: no manifest here (is this a sweep directory?)") from None
+            raise creation.no_manifest(path) from None
         except OSError as exc:
             raise SweepDirError(f"{path}: cannot read the manifest: {exc.strerror}") from exc
         lines = data.split(b"\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +45,27 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()
 
 
-def take(script: Path, sweep_dir: Path, *, version: int = 1) -> dict[str, Any]:
+def take(
+    script: Path,
+    sweep_dir: Path,
+    *,
+    version: int = 1,
+    before: Callable[[list[str]], None] | None = None,
+) -> dict[str, Any]:
     """Copy ``script`` and its includes into ``sweep_dir``; return the header record.
 
     The record is ``{"path": <sweep-relative main copy>, "files": {<sweep-relative copy>:
     {"source": <absolute source>, "sha256": ...}}}``. ``version`` > 1 puts the copies in
-    ``script/v<version>/`` (a later snapshot taken when drift was allowed).
+    ``script/v<version>/`` (a later snapshot taken when drift was allowed). ``before`` is
+    called with the sweep-relative files about to be written, before any is.
 
     Raises:
         ScriptError: an included file is missing or unreadable, or includes loop.
     """
     base = DIRECTORY if version == 1 else f"{DIRECTORY}/v{version}"
     plan = _plan(script.resolve(), base)
+    if before is not None:
+        before([target for target, _, _ in plan.values()])
     files: dict[str, Any] = {}
     for source, (target, original, text) in plan.items():
         final = sweep_dir / target

@@ -10,13 +10,12 @@ back from disk, refusing any that would lead outside the directory.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask.errors import SweepDirError, SweepDirWriteError
-from gmat_sweep_dask.store import layout, snapshot
+from gmat_sweep_dask.store import creation, layout, snapshot
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.header import new_header
 from gmat_sweep_dask.store.lock import SweepLock
@@ -108,20 +107,25 @@ class SweepDir:
         *,
         fsync: bool = True,
     ) -> tuple[Manifest, ManifestWriter]:
-        """Write a new sweep here: design side files, the script snapshot, the manifest.
+        """Write a new sweep here: the script snapshot, design side files, the manifest.
 
         The manifest comes last, so it never names a file that is not there. ``options``
         are the run options recorded in the header (keep_raw, timeout, isolate). If this
         stops before the manifest is written (Ctrl-C, SIGTERM, an error), the files it
-        wrote are removed: the directory is empty again and the same sweep can start.
+        wrote are removed: the directory is empty again and the same sweep can start; a
+        driver killed outright leaves them listed in a marker (:mod:`.creation`), for
+        the next run to clear.
 
         Raises:
             SweepDirError: a manifest exists already.
             ScriptError: a file the script includes is missing.
         """
+        side = design.side_files()
         try:
+            frozen = snapshot.take(
+                script, self.path, before=lambda files: creation.begin(self.path, [*files, *side])
+            )
             design.save(self.path)
-            frozen = snapshot.take(script, self.path)
             header = new_header(
                 script=str(script),
                 script_sha256=frozen["files"][frozen["path"]]["sha256"],
@@ -134,11 +138,19 @@ class SweepDir:
             )
             writer = ManifestWriter.create(self.manifest_path, header, fsync=fsync)
         except BaseException:
-            if not self.has_manifest():  # only an empty directory gets a new sweep
-                shutil.rmtree(self.path / snapshot.DIRECTORY, ignore_errors=True)
-                shutil.rmtree((self.path / layout.SAMPLES).parent, ignore_errors=True)
+            if creation.unfinished(self.path):  # only an empty directory gets a new sweep
+                creation.clear(self.path)
             raise
+        creation.finish(self.path)
         return Manifest(self.manifest_path, header), writer
+
+    def clear_unfinished(self) -> None:
+        """Under the lock: clear what a killed creation left (:func:`.creation.clear`),
+        or the marker a creation killed just after its manifest was written left."""
+        if creation.unfinished(self.path):
+            creation.clear(self.path)
+        else:
+            creation.finish(self.path)
 
     def reopen(
         self,
