@@ -192,3 +192,30 @@ def test_a_data_file_replaced_by_a_directory_is_run_again(client, clean, tmp_pat
     assert resumed.exit_code == 0, resumed.output  # was IsADirectoryError after the runs
     assert replaced.is_dir()  # not ours: left alone
     pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+
+
+def test_a_compaction_running_meanwhile_is_no_damage(
+    uncompacted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `verify` of a sweep whose driver compacts it meanwhile: the batch files the manifest
+    # named when verify read it are gone when it looks; the runs are in the merged file.
+    from gmat_sweep_dask import verify
+    from gmat_sweep_dask.store import compact
+    from gmat_sweep_dask.store import verify as verifying
+
+    source, _ = uncompacted
+    out = copy(source, tmp_path / "compacting")
+    batches = data_files(out)
+    check_files = verifying.check_files
+
+    def compacted_first(sweep_dir, files, **kwargs):
+        if data_files(out) == batches:
+            compact.compact_dir(out)
+        return check_files(sweep_dir, files, **kwargs)
+
+    monkeypatch.setattr(verifying, "check_files", compacted_first)
+    report = verify(out)
+    assert len(data_files(out)) == 1 and report.damaged == [], report.damaged
+    assert report.ok and report.runs == GRID.n_runs and report.files == 1
+    data_files(out)[0].unlink()  # and a file really missing is still damage
+    assert verify(out).run_ids == list(range(GRID.n_runs))

@@ -25,6 +25,8 @@ from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.datafiles import open_verified
 
 MISSING = "missing"
+#: Times :func:`verify` reads the manifest again to follow files a compaction moved.
+_RELOADS = 3
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,10 @@ def verify(out: str | Path) -> VerifyReport:
     """Check every file the frames of the sweep in ``out`` need; change nothing.
 
     Checks each data file an ok run points at (see :func:`check_file`, reading every
-    page) and the design's side file (a samples table). Meant for a sweep no driver is
-    writing: a compaction running meanwhile may make files appear missing.
+    page) and the design's side file (a samples table). A sweep a driver is still
+    running verifies too: a file found missing is looked for again where the manifest,
+    read once more, records it now (a compaction moves runs into merged files and then
+    deletes the batch files); runs recorded meanwhile are checked as well.
 
     Raises:
         SweepDirError: ``out`` holds no sweep.
@@ -146,6 +150,18 @@ def verify(out: str | Path) -> VerifyReport:
     manifest = sweep.load()
     files = needed(manifest)
     damaged = check_files(sweep.path, files)
+    for _ in range(_RELOADS):
+        if not any(damage.problem == MISSING for damage in damaged):
+            break
+        manifest = sweep.load()  # moved by a compaction since it was read?
+        now = needed(manifest)
+        if now == files:
+            break
+        found = {damage.path: damage for damage in damaged}
+        fresh = {path: wanted for path, wanted in now.items() if files.get(path) != wanted}
+        damaged = [found[p] for p in now if p in found and p not in fresh]
+        damaged += check_files(sweep.path, fresh)
+        files = now
     try:
         sweep.design(manifest)
     except UsageError as exc:
