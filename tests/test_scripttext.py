@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLE, REAL_SCRIPTS
 
-from gmat_sweep_dask import Manifest, sweep
+from gmat_sweep_dask import Manifest, open_sweep, sweep
 from gmat_sweep_dask.analysis.failures import explain
-from gmat_sweep_dask.execute.scripttext import held_by_copy, literal, script_with
+from gmat_sweep_dask.execute.scripttext import in_text, literal, rule, script_with
 
 
 def entries(out: Path) -> dict[int, dict]:
@@ -59,7 +59,8 @@ def test_force_model_propagator_and_frame_fields_go_through_the_text(tmp_path) -
         "EarthOnly.PointMasses": ["Earth"],  # a list: written by the list path
         "Nobody.Field": 1.0,  # no such resource: gmat-run's write reports it
     }
-    assert held_by_copy(mission, overrides) == {
+    rules = {field: rule(mission.gmat, field) for field in overrides}
+    assert in_text(overrides, rules) == {
         "EarthOnly.CentralBody": "Luna",
         "Integrator.Type": "RungeKutta89",
         "Sat.CoordinateSystem": "EarthMJ2000Eq",
@@ -108,3 +109,61 @@ def test_real_gmat_flies_the_force_model_and_integrator_each_run_sets(real_clien
     for run_id in (1, 2, 3):  # each flies something else than run 0 (the script's own)
         moved = math.dist(last.loc[0], last.loc[run_id])
         assert moved > 1e-6 or rows[run_id] != rows[0], (run_id, moved, rows.tolist())
+
+
+@pytest.mark.gmat
+def test_report_layout_and_ephemeris_step_fields_change_the_outputs(engine_client, tmp_path):
+    # GMAT's API takes no text for an On/Off field (R2026a: "LeftJustify expects a OnOff
+    # value, but the received value is a string") and gmat-run writes only text to
+    # StepSize: every run of such a sweep failed, and StepSize=60,120 was refused outright.
+    out = tmp_path / "layout"
+    table = pd.DataFrame(
+        {
+            "Orbit.LeftJustify": ["On", "Off", "on"],
+            "Orbit.ZeroFill": ["Off", "On", "Off"],
+            "Eph.StepSize": [60, 120, 90.5],
+        }
+    )
+    sweep(REAL_SCRIPTS / "ephemeris.script", samples=table, out=out, client=engine_client,
+          report="Orbit", keep_raw=True, progress=False)  # fmt: skip
+    recorded = entries(out)
+    assert [recorded[r]["status"] for r in range(3)] == ["ok"] * 3, recorded
+    header = [(out / "runs" / str(r) / "orbit.txt").read_text().splitlines()[:2] for r in range(3)]
+    assert header[0][0].startswith("Sat.UTCGregorian ")  # left-justified, as the script has it
+    assert header[1][0].startswith("   ") and header[1][0].endswith("Sat.Earth.Altitude")
+    assert "0.000000000000000 " in header[1][1] and " 0 " in header[0][1]  # zeros filled
+    eph = open_sweep(out, kind="ephemeris").compute()
+    seconds = (eph["time"] - eph.groupby(level=0)["time"].transform("first")).dt.total_seconds()
+    assert seconds.loc[0].iloc[1] == 60.0 and seconds.loc[1].iloc[1] == 120.0
+    assert seconds.loc[2].iloc[1] == 90.5 and len(seconds.loc[1]) < len(seconds.loc[0])
+    frame = open_sweep(out, report="Orbit").compute()
+    assert frame.groupby(level=0)["Sat.X"].first().tolist() == [6993.0] * 3  # read alike
+
+
+def test_a_run_loads_its_script_once_when_its_fields_are_known(tmp_path, monkeypatch) -> None:
+    # A ForceModel field's run loaded the script twice, every run: once to learn that the
+    # field goes through the text, then the copy holding it.
+    from gmat_run import Mission
+
+    from gmat_sweep_dask.execute.engine import execute
+
+    loads: list[str] = []
+    load = Mission.load
+
+    def counted(path, *args, **kwargs):
+        loads.append(Path(path).name)
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(Mission, "load", counted)
+    script = tmp_path / "leo.script"
+    script.write_text(EXAMPLE.read_text())
+    overrides = {"EarthOnly.CentralBody": "Earth", "Sat.SMA": 7100.0}
+    counts = []
+    for run_id, edit in enumerate(["", "", "% an edit: another script\n", ""]):
+        script.write_text(script.read_text() + edit)
+        loads.clear()
+        result = execute(str(script), run_id, overrides, tmp_path / f"run{run_id}")
+        assert result.status == "ok", result.error
+        assert loads[-1].startswith(".leo-")  # the copy holding the force model's field
+        counts.append(len(loads))
+    assert counts == [2, 1, 2, 1]  # the field is learnt once per script content

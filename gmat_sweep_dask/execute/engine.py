@@ -24,7 +24,7 @@ from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.kept import check_kept
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.execute.scriptload import load_mission
-from gmat_sweep_dask.execute.scripttext import check_taken, held_by_copy, lists_of, script_with
+from gmat_sweep_dask.execute.scripttext import Rules, check_taken, in_text, lists_of, script_with
 from gmat_sweep_dask.store.datafiles import normalise
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ Normalised = tuple[pa.Table, dict[str, Any]]
 
 LOG_TAIL_LINES = 25
 _GMAT_LOCK = threading.Lock()
+_RULES = Rules()  # how each swept field reaches GMAT, per script: one load per run
 
 
 @dataclass
@@ -172,13 +173,17 @@ def _run(
     script: str, overrides: dict[str, Any], working_dir: Path
 ) -> dict[OutputKey, pd.DataFrame]:
     lists = lists_of(overrides)  # GMAT's API cannot apply these: its script interpreter does
-    mission = _load(script, lists)
-    in_text = {**lists, **held_by_copy(mission, overrides)}
-    if len(in_text) > len(lists):
-        mission = _load(script, in_text)
+    key = Rules.key(script)
+    rules, mission = _RULES.known(key, overrides), None
+    if rules is None:  # a field this script has not had yet: load it to find out
+        mission = _load(script, lists)
+        rules = _RULES.learn(key, mission.gmat, overrides)
+    written = {**lists, **in_text(overrides, rules)}
+    if mission is None or len(written) > len(lists):
+        mission = _load(script, written)
     check_taken(mission, lists)
     for path, value in overrides.items():
-        if path not in in_text:
+        if path not in written:
             mission[path] = value
     check_kept(mission, overrides)  # GMAT may change or ignore a value rather than refuse it
     confine_outputs(mission)  # after the overrides: one may set a Filename

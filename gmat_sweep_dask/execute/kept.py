@@ -19,8 +19,9 @@ What counts as kept, from R2026a's read-back:
   changes this check is for are gross (a sign, a value replaced), never this small;
 * an orbit angle (:data:`ANGLES`) equal modulo 360 degrees (``Sat.TA = -90`` reads 270),
   within :data:`REL_TOL` of a full turn;
-* text equal once stripped, or the same number or the same Gregorian instant as GMAT
-  rewrites it (``Sat.Epoch = '1 Jan 2026 00:00:00'`` reads ``'01 Jan 2026 00:00:00.000'``).
+* text equal once stripped (``On``/``Off`` in any case), or the same number or the same
+  Gregorian instant as GMAT rewrites it (``Sat.Epoch = '1 Jan 2026 00:00:00'`` reads
+  ``'01 Jan 2026 00:00:00.000'``).
 
 Not kept: ``RAAN`` on an equatorial orbit or ``AOP`` on a circular one, which GMAT holds
 as 0, moving the angle into the next one (``Sat.INC = 0, Sat.RAAN = 30`` holds
@@ -50,6 +51,8 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-12
 #: GMAT's Gregorian epoch text, with and without fractional seconds.
 GREGORIAN = ("%d %b %Y %H:%M:%S.%f", "%d %b %Y %H:%M:%S")
+#: An On/Off field's values, taken in any case and held capitalised.
+ON_OFF = frozenset({"on", "off"})
 #: Orbit angles (degrees) GMAT may wrap, compared modulo 360: the last part of a field's
 #: dotted name (Keplerian, spherical, equinoctial, asymptote and mean elements).
 ANGLES = frozenset(
@@ -115,14 +118,17 @@ def _same_text(value: str, held: Any) -> bool:
         return False
     if isinstance(held, str) and held.strip() == value.strip():
         return True
-    as_numbers = _number(value), _number(held)
+    if isinstance(held, str) and {held.lower(), value.strip().lower()} <= ON_OFF:
+        return held.lower() == value.strip().lower()  # GMAT's reader holds `off` as Off
+    as_numbers = number(value), number(held)
     if None not in as_numbers:
         return _close(*as_numbers)
     instants = _instant(value), _instant(held)
     return None not in instants and instants[0] == instants[1]
 
 
-def _number(text: Any) -> float | None:
+def number(text: Any) -> float | None:
+    """``text`` (or a real number) as a finite float; None when it is not one."""
     if isinstance(text, numbers.Real):
         return float(text)
     try:

@@ -3,8 +3,9 @@
 :func:`check_locally` loads the script once in a GMAT engine host process of the
 driver (a crash there cannot take the driver down) and reads every swept field; the
 design's values are then checked against the type of each field's value in the script
-(numbers for real and integer fields, text for string fields, true/false for boolean
-ones), so a wrong-typed value fails the request before anything runs. Where GMAT is not
+(numbers for real and integer fields, text for string fields, text or numbers for a
+string field holding a number, as an EphemerisFile's ``StepSize = 60`` does, true/false for
+boolean ones), so a wrong-typed value fails the request before anything runs. Where GMAT is not
 installed on the driver's machine but the workers may have it (a scheduler or batch
 cluster), :func:`check_on_workers` makes the same checks on a worker instead.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from gmat_sweep_dask.design import Design
 from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError
+from gmat_sweep_dask.execute.kept import number
 from gmat_sweep_dask.store import layout
 
 GET_GMAT = (
@@ -225,15 +227,17 @@ def kind_of(value: Any) -> str:
 def _kind(nominal: Any) -> tuple[str, Any]:
     """A name for the type of ``nominal`` and a predicate for values that fit it."""
 
-    def number(v: Any) -> bool:
+    def numeric(v: Any) -> bool:
         return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
     if isinstance(nominal, bool):
         return "a boolean (true/false)", lambda v: isinstance(v, bool)
     if isinstance(nominal, int):
-        return "an integer", lambda v: number(v) and float(v).is_integer()
+        return "an integer", lambda v: numeric(v) and float(v).is_integer()
     if isinstance(nominal, float):
-        return "a number", number
+        return "a number", numeric
+    if isinstance(nominal, str) and number(nominal) is not None:  # StepSize = 60: a script
+        return "text or a number", lambda v: isinstance(v, str) or numeric(v)  # line takes it
     if isinstance(nominal, str):
         return "text", lambda v: isinstance(v, str)
     if isinstance(nominal, list):
@@ -242,8 +246,8 @@ def _kind(nominal: Any) -> tuple[str, Any]:
                 "a list of names",
                 lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
             )
-        if nominal and all(number(v) for v in nominal):
-            return "a list of numbers", lambda v: isinstance(v, list) and all(map(number, v))
+        if nominal and all(numeric(v) for v in nominal):
+            return "a list of numbers", lambda v: isinstance(v, list) and all(map(numeric, v))
         return "a list", lambda v: isinstance(v, list)
     return type(nominal).__name__, lambda v: True
 

@@ -1,20 +1,24 @@
 """Overrides GMAT's API cannot apply, written into a copy of the script text instead.
 
-Two kinds, each found on GMAT R2026a, where ``mission[field] = value`` leaves the run as
-the script had it:
+Three kinds, each found on GMAT R2026a, where ``mission[field] = value`` leaves the run as
+the script had it or is refused:
 
 * **List values** (``FM.PointMasses = {Sun, Luna}``): GMAT's ``SetField`` for a string
   list is an unimplemented stub (it prints a message and changes nothing; for a
   ForceModel's ``PointMasses`` it crashes the process).
-* **Fields held by a copy** (:func:`held_by_copy`): every field of a ForceModel
+* **Fields held by a copy** (:data:`HELD_BY_COPY`): every field of a ForceModel
   (``CentralBody``, ``ErrorControl``, ``GravityField.Earth.Degree``, ``Drag...``), a
   Propagator's ``Type`` and ``FM``, and a Spacecraft's ``CoordinateSystem``. The
   Propagator takes its own copy of its force model and integrator when the script is
   read, so a later write reads back as set but the run flies the script's own (or, for
   ``Type``, is ignored); a ``CoordinateSystem`` written later converts the state instead
   of reading the script's elements in the new frame.
+* **Values the API refuses** (:func:`api_refuses`): any value of an On/Off field (a
+  ReportFile's ``LeftJustify`` and ``ZeroFill``: ``SetField`` takes no text for them) and
+  a number for a text field that holds numbers as text (an EphemerisFile's ``StepSize``,
+  ``60`` or ``IntegratorSteps``; gmat-run writes only text there).
 
-GMAT's script interpreter applies both: such a run loads a copy of the script in which
+GMAT's script interpreter applies all three: such a run loads a copy of the script in which
 each field's assignment (before ``BeginMissionSequence``) reads ``Field = value``
 (:func:`literal`); a field the script does not assign gets that line before
 ``BeginMissionSequence``. The copy sits beside the script (relative paths and
@@ -27,21 +31,21 @@ with the script's own value.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import numbers
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gmat_sweep_dask import wording
+from gmat_sweep_dask.execute.kept import number
 
 _BEGIN = re.compile(r"^\s*BeginMissionSequence\b", re.IGNORECASE)
-
-
-def gmat_text(value: list[Any]) -> str:
-    """A list as GMAT script text: ``{Sun, Luna}`` for names, ``[1 2.5 3]`` for numbers."""
-    return wording.value(value)
 
 
 def lists_of(overrides: dict[str, Any]) -> dict[str, list[Any]]:
@@ -60,22 +64,74 @@ HELD_BY_COPY: dict[str, frozenset[str] | None] = {
 }
 
 
-def held_by_copy(mission: Any, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The overrides among ``overrides`` (but lists) whose field GMAT reads only from the
-    script text (:data:`HELD_BY_COPY`)."""
-    gmat = mission.gmat
-    held = {}
-    for field, value in overrides.items():
-        if isinstance(value, list):
-            continue
-        name, _, rest = field.partition(".")
+#: How an override of a field reaches GMAT (:func:`rule`): always in the script text, in the
+#: text when it is a number (a text field; other values take API writes), or by API write.
+TEXT, NUMBERS, API = "text", "numbers", "api"
+
+
+def rule(gmat: Any, field: str) -> str:
+    """How an override of ``field`` reaches the script ``gmat`` has loaded: :data:`TEXT` for
+    a field GMAT reads only from the text (:data:`HELD_BY_COPY`) or whose API write takes no
+    text (an On/Off field), :data:`NUMBERS` for a text field (the API takes text only),
+    :data:`API` otherwise (a field GMAT or gmat-run cannot name here fails its API write)."""
+    name, _, rest = field.partition(".")
+    try:
+        resource = gmat.GetObject(name)
+        fields = HELD_BY_COPY.get(resource.GetTypeName(), frozenset())
+    except Exception:  # no such resource: its write fails with gmat-run's own error
+        return API
+    if fields is None or rest in fields:
+        return TEXT
+    try:
+        kind = resource.GetParameterType(resource.GetParameterID(rest))
+    except Exception:  # a nested field (GravityField.Earth.Degree): left to the API write
+        return API
+    if kind == getattr(gmat, "ON_OFF_TYPE", None):
+        return TEXT
+    text = {getattr(gmat, name, None) for name in ("STRING_TYPE", "ENUMERATION_TYPE")}
+    return NUMBERS if kind in text - {None} else API
+
+
+def in_text(overrides: dict[str, Any], rules: dict[str, str]) -> dict[str, Any]:
+    """The overrides among ``overrides`` (but lists) a run writes into the script text,
+    by the :func:`rule` of each field in ``rules``."""
+
+    def written(field: str, value: Any) -> bool:
+        if rules[field] == NUMBERS:
+            return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+        return rules[field] == TEXT
+
+    return {f: v for f, v in overrides.items() if not isinstance(v, list) and written(f, v)}
+
+
+class Rules:
+    """Each field's :func:`rule`, remembered per script content (its bytes' SHA-256; an
+    ``#Include``d file is not part of it): a run whose fields are all known loads its script
+    once, with every value its text takes. At most ``limit`` fields are remembered."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._rules: dict[tuple[bytes, str], str] = {}
+
+    @staticmethod
+    def key(script: str) -> bytes:
+        """The content key of the script at path ``script``."""
+        return hashlib.sha256(Path(script).read_bytes()).digest()
+
+    def known(self, key: bytes, fields: Iterable[str]) -> dict[str, str] | None:
+        """The rule of each of ``fields`` for script ``key``; None unless all are known."""
         try:
-            kind = gmat.GetObject(name).GetTypeName()
-        except Exception:  # no such resource: its write fails with gmat-run's own error
-            continue
-        if kind in HELD_BY_COPY and (HELD_BY_COPY[kind] is None or rest in HELD_BY_COPY[kind]):
-            held[field] = value
-    return held
+            return {field: self._rules[key, field] for field in fields}
+        except KeyError:
+            return None
+
+    def learn(self, key: bytes, gmat: Any, fields: Iterable[str]) -> dict[str, str]:
+        """The rule of each of ``fields`` in the script ``gmat`` has loaded, remembered."""
+        found = {field: rule(gmat, field) for field in fields}
+        if len(self._rules) + len(found) > self.limit:
+            self._rules.clear()
+        self._rules.update({(key, field): kind for field, kind in found.items()})
+        return found
 
 
 def literal(value: Any) -> str:
@@ -90,21 +146,13 @@ def literal(value: Any) -> str:
             raise ValueError(
                 f"cannot write {value!r} into a script: it holds a quote or a line break"
             )
-        if _NAME.fullmatch(value) or _is_number(value):
+        if _NAME.fullmatch(value) or number(value) is not None:
             return value
         return f"'{value}'"
-    return gmat_text(value) if isinstance(value, list) else wording.value(value)
+    return wording.value(value)
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 @contextlib.contextmanager
@@ -179,5 +227,5 @@ def check_taken(mission: Any, lists: dict[str, list[Any]]) -> None:
         )
         if not same:
             raise ValueError(
-                f"GMAT did not take the list {field} = {gmat_text(value)}: it holds {held!r}"
+                f"GMAT did not take the list {field} = {wording.value(value)}: it holds {held!r}"
             )

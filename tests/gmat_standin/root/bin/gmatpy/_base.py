@@ -254,6 +254,10 @@ class GmatObject:
                 return int(number)
             if spec.type == BOOLEAN_TYPE:
                 return parse_bool(value)
+            if spec.type == ON_OFF_TYPE:  # GMAT's reader takes any case, holds On / Off
+                if str(value).lower() not in ("on", "off"):
+                    raise ValueError(value)
+                return str(value).capitalize()
             if spec.type in ARRAY_TYPES:
                 if isinstance(value, (list, tuple)):
                     return [str(x) for x in value]
@@ -325,14 +329,21 @@ class GmatObject:
         A list is what GMAT R2026a's ``GmatBase::SetField(StringArray/RealArray)`` does
         with it: nothing, but print a message (for a field that is not an Rvector; the
         real stub's message has an unfilled ``%s``, and for a ForceModel's PointMasses the
-        real process crashes). Lists reach GMAT fields through script text only.
+        real process crashes). Lists reach GMAT fields through script text only. An OnOff
+        field (``LeftJustify``, ``SRP``) refuses every write, as R2026a's does a string.
         """
         if isinstance(value, (list, tuple)):
             self._field_name(field)
             if not all(isinstance(v, (int, float)) for v in value):  # RealArray: silent
                 print("Called SetField for StringArray %s", flush=True)
             return None
-        self.set_value(self._field_name(field), value)
+        name = self._field_name(field)
+        if self._require(name).type == ON_OFF_TYPE:  # R2026a's SetField takes no text for it
+            raise APIException(
+                "GmatBase Exception Thrown: Error setting field value; "
+                f"{name} expects a OnOff value, but the received value is a string."
+            )
+        self.set_value(name, value)
         return True
 
     def GetNumber(self, field: str | int) -> float:

@@ -1,10 +1,11 @@
 """Output files of the GMAT stand-in, in the text formats GMAT writes.
 
 * ReportFile: optional header line of the parameter names, then one row per report
-  instant; left-justified columns padded to ``max(ColumnWidth, widest cell)`` and
-  separated by at least three spaces; reals printed with ``Precision`` significant digits
-  (``%.<Precision>g``, so integral values print as integers, like GMAT); Gregorian epochs
-  as ``01 Jan 2026 00:00:30.000``.
+  instant; columns padded to ``max(ColumnWidth, widest cell)``, left-justified and followed
+  by three spaces (``LeftJustify = On``) or right-justified after three spaces (``Off``);
+  reals printed with ``Precision`` significant digits (``%.<Precision>g``, so integral
+  values print as integers, like GMAT; ``ZeroFill = On`` keeps the trailing zeros:
+  ``6993.000000000000``); Gregorian epochs as ``01 Jan 2026 00:00:30.000``.
 * EphemerisFile ``CCSDS-OEM``: OEM 1.0, one segment, UTC, ``EME2000``, ISO epochs (ms).
 * ContactLocator ``Legacy``: ``Target:`` line, per observer an ``Observer:`` block with a
   ``Start Time (UTC) / Stop Time (UTC) / Duration (s)`` table and ``Number of events : N``.
@@ -26,19 +27,24 @@ import numpy as np
 from . import _kepler, _timesys
 
 
-def format_values(values: object, precision: int) -> list[str]:
-    """Cells for one report column: strings pass through, reals as ``%.<precision>g``."""
+def format_values(values: object, precision: int, zero_fill: bool = False) -> list[str]:
+    """Cells for one report column: strings pass through, reals as ``%.<precision>g``
+    (``%#.<precision>g``, trailing zeros kept, with ``zero_fill``)."""
     if isinstance(values, list):
         return values
     arr = np.asarray(values, dtype=float) + 0.0  # no "-0"
-    return ["%.*g" % (precision, x) for x in arr.tolist()]  # noqa: UP031
+    layout = "%#.*g" if zero_fill else "%.*g"
+    return [layout % (precision, x) for x in arr.tolist()]
 
 
 class Report:
     """Rows collected for one ReportFile during a run."""
 
-    def __init__(self, headers: list[str], column_width: int, write_headers: bool) -> None:
+    def __init__(
+        self, headers: list[str], column_width: int, write_headers: bool, left: bool = True
+    ) -> None:
         self.headers, self.column_width, self.write_headers = headers, column_width, write_headers
+        self.left = left
         self.chunks: list[list[list[str]]] = []  # chunks of columns
 
     def add(self, columns: list[list[str]]) -> None:
@@ -57,11 +63,13 @@ class Report:
             widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
         with open(path, "w", encoding="utf-8") as fh:
             if self.write_headers:
-                fh.write(_line(self.headers, widths))
-            fh.writelines(_line(row, widths) for row in rows)
+                fh.write(_line(self.headers, widths, self.left))
+            fh.writelines(_line(row, widths, self.left) for row in rows)
 
 
-def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+def _line(cells: Sequence[str], widths: Sequence[int], left: bool = True) -> str:
+    if not left:
+        return "".join("   " + c.rjust(w) for c, w in zip(cells, widths, strict=True)) + "\n"
     padded = (c.ljust(w) + "   " for c, w in zip(cells, widths, strict=True))
     return "".join(padded).rstrip() + "\n"
 

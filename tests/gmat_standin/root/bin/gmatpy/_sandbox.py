@@ -97,6 +97,7 @@ class Sandbox:
                     list(obj.get_value("Add")),
                     int(obj.get_value("ColumnWidth")),
                     bool(obj.get_value("WriteHeaders")),
+                    obj.get_value("LeftJustify") == "On",
                 )
                 self.reports[name] = (obj, evaluators, report)
             elif isinstance(obj, EphemerisFile):
@@ -249,7 +250,8 @@ class Sandbox:
         frame = _params.Frame(n, lookup, self.objects)
         for obj, evaluators, report in self.reports.values():
             precision = int(obj.get_value("Precision"))
-            report.add([_outputs.format_values(ev(frame), precision) for ev in evaluators])
+            fill = obj.get_value("ZeroFill") == "On"
+            report.add([_outputs.format_values(ev(frame), precision, fill) for ev in evaluators])
 
     def _assign(self, cmd: Assignment) -> None:
         self._set(cmd.target, cmd.field_name, self._rhs(cmd.value))
