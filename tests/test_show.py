@@ -155,3 +155,22 @@ def test_a_sweep_result_shows_itself_in_a_notebook(client, fault_script: Path, t
     assert "<td>1</td><td>StandinFault.Value=1</td>" in shown
     assert "GMAT run failed: Propagate::Execute(): StandinFault = 1" in shown
     assert "{" not in shown
+
+
+def test_a_value_gmat_s_script_reader_refuses_is_one_sentence(tmp_path: Path) -> None:
+    # It read "GMAT could not load the script: GMAT could not parse the script with ...".
+    out = tmp_path / "layout"
+    script = Path(__file__).parent / "gmat_real" / "scripts" / "ephemeris.script"
+    ran = cli("run", str(script), "--grid", "Orbit.LeftJustify=On,Sideways", "--out", str(out),
+              "--workers", "1", "--quiet")  # fmt: skip
+    assert ran.returncode == 1, ran.stderr
+    shown = cli("show", str(out), "--failed").stdout
+    row = next(line for line in shown.splitlines() if line.startswith("1    "))
+    reason = row.split("'Sideways'  ", 1)[1]
+    assert reason.startswith("GMAT could not load the script: Interpreter Exception: ")
+    assert reason.count("GMAT could not") == 1 and 'The value of "Sideways"' in reason
+    unlogged = (
+        "GmatLoadError: GMAT could not parse the script with Orbit.LeftJustify='Sideways' "
+        "written into its text (GMAT logged no error line)"
+    )
+    assert explain(unlogged).text() == unlogged.removeprefix("GmatLoadError: ")

@@ -21,6 +21,7 @@ from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 
 GMAT_LOG = "GmatLog.txt"
+LOAD_FAILED = "GMAT could not load the script"
 
 _ERROR_MARK = re.compile(r"^(?:\s*\d+: (.+?): )?\s*\*+\s*ERROR\s*\*+\s*(.+?)(?: in line:)?$")
 _EXCEPTION_LINE = re.compile(r"^\s*([A-Z]\w*(?: \w+)* Exception(?: Thrown)?:\s*.+)$")
@@ -59,7 +60,11 @@ def explain(error: str | None, log_tail: str | None = None) -> Failure:
             return Failure(f"GMAT rejected a value of {rejected[1]}", _plain(rejected[2]))
         return Failure("field error", message)
     if kind == "GmatLoadError":
-        return Failure("GMAT could not load the script", from_log or message)
+        if from_log:
+            return Failure(LOAD_FAILED, from_log)
+        if message.startswith("GMAT could not "):  # one sentence already: no prefix twice
+            return Failure(message)
+        return Failure(LOAD_FAILED, message)
     if kind == "GmatOutputParseError":
         return Failure("an output of GMAT could not be read", message)
     if text.startswith("timeout: no result after "):

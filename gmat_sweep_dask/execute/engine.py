@@ -209,8 +209,7 @@ def _load(script: str, in_text: dict[str, Any]) -> Any:
         written = wording.overrides(in_text)
         return load_mission(
             copy,
-            described=f"the script with {written} written into its text (GMAT takes "
-            "these fields from the script only)",
+            described=f"the script with {written} written into its text",
         )
 
 
