@@ -4,6 +4,7 @@ re-run by ``resume``, and compaction failures that leave the directory as it was
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from gmat_sweep_dask import Manifest, Sweep, open_sweep
 from gmat_sweep_dask.cli import main
 from gmat_sweep_dask.design import Grid
+from gmat_sweep_dask.errors import SweepDirError
 
 GRID = Grid({"Sat.SMA": [7000.0 + 25 * i for i in range(8)]})
 
@@ -219,3 +221,108 @@ def test_a_compaction_running_meanwhile_is_no_damage(
     assert report.ok and report.runs == GRID.n_runs and report.files == 1
     data_files(out)[0].unlink()  # and a file really missing is still damage
     assert verify(out).run_ids == list(range(GRID.n_runs))
+
+
+def emptied_outputs(out: Path, run_id: int) -> None:
+    """Append a copy of run ``run_id``'s entry, still ok, with ``outputs: {}`` (a crafted
+    or damaged record: the run's rows are still in its data file)."""
+    path = out / "manifest.jsonl"
+    for line in path.read_text().splitlines()[1:]:
+        entry = json.loads(line)
+        if entry.get("run_id") == run_id:
+            with path.open("a") as handle:
+                handle.write(json.dumps(entry | {"outputs": {}}) + "\n")
+            return
+    raise AssertionError(f"no entry of run {run_id}")
+
+
+def test_an_ok_entry_whose_outputs_were_emptied_is_damage_not_a_shorter_frame(
+    client, clean, tmp_path: Path
+) -> None:
+    from gmat_sweep_dask import verify
+
+    source, expected = clean
+    out = copy(source, tmp_path / "emptied")
+    emptied_outputs(out, 3)
+    (data,) = data_files(out)
+    report = verify(out)
+    assert report.run_ids == [3] and report.damaged[0].path == str(data.relative_to(out))
+    result = CliRunner().invoke(main, ["verify", str(out)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"damaged: {data.relative_to(out)}: holds rows of runs recorded ok whose entries name "
+        "no report/Orbit output (damaged or edited entries); runs 3",
+        f"1 of 1 data files damaged, 1 run affected: runs 3; `gmat-sweep-dask resume {out}` "
+        "runs them again",
+    ]
+    with pytest.raises(SweepDirError, match=r"name no report/Orbit output .*; runs 3; "):
+        open_sweep(out).compute()
+    resumed = resume(client, out)
+    assert resumed.exit_code == 0, resumed.output
+    pd.testing.assert_frame_equal(open_sweep(out).compute(), expected)
+    assert verify(out).ok
+
+
+def test_compaction_refuses_to_drop_the_rows_of_an_emptied_entry(
+    uncompacted, tmp_path: Path
+) -> None:
+    source, _ = uncompacted
+    out = copy(source, tmp_path / "emptied")
+    emptied_outputs(out, 0)
+    before = listing(out)
+    result = CliRunner().invoke(main, ["compact", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "runs 0; `gmat-sweep-dask resume" in result.stderr
+    assert listing(out) == before
+
+
+def test_a_sweep_whose_script_writes_no_output_verifies(client, tmp_path: Path) -> None:
+    """Empty outputs are not damage by themselves: a script with no ReportFile has none."""
+    from gmat_sweep_dask import verify
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "leo.script").read_text()
+    script = tmp_path / "silent.script"
+    script.write_text("\n".join(line for line in text.splitlines() if "Orbit" not in line))
+    out = tmp_path / "silent"
+    Sweep(script, GRID, out).run(client, progress=False)
+    entries = Manifest.load(out / "manifest.jsonl").entries
+    assert {r: e["status"] for r, e in entries.items()} == dict.fromkeys(range(8), "ok")
+    assert verify(out).ok
+
+
+def test_damaged_first_bytes_of_a_data_file_are_damage(uncompacted, tmp_path: Path) -> None:
+    """Readers look at a Parquet file's footer only; its leading magic bytes are checked."""
+    from gmat_sweep_dask import verify
+
+    source, _ = uncompacted
+    out = copy(source, tmp_path / "head")
+    target = data_files(out)[0]
+    target.write_bytes(b"XXXX" + target.read_bytes()[4:])
+    (found,) = verify(out).damaged
+    assert found.path == str(target.relative_to(out)) and found.run_ids
+    assert found.problem == "damaged: its first bytes are b'XXXX', not b'PAR1'"
+
+
+def test_a_damaged_design_table_says_what_it_costs(client, tmp_path: Path) -> None:
+    from gmat_sweep_dask import verify
+    from gmat_sweep_dask.design import Samples
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "leo.script"
+    out = tmp_path / "table"
+    Sweep(script, Samples(pd.DataFrame({"Sat.SMA": [7000.0, 7100.0]})), out).run(
+        client, progress=False
+    )
+    table = out / "design" / "samples.parquet"
+    table.write_bytes(table.read_bytes()[:-4] + b"XXXX")
+    report = verify(out)
+    assert not report.ok and report.damaged == [] and report.design is not None
+    result = CliRunner().invoke(main, ["verify", str(out)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "damaged: design/samples.parquet: the sweep's sample table cannot be read (Parquet "
+        "magic bytes not found in footer. Either the file is corrupted or this is not a "
+        "parquet file.)",
+        "design/samples.parquet holds every run's parameters: no frame opens and no run can "
+        "run again until it is restored from a copy of the sweep directory; the 1 data "
+        "files are intact",
+    ]

@@ -43,6 +43,7 @@ from gmat_sweep_dask.store import archive, layout
 from gmat_sweep_dask.store import datafiles as outputs
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
+from gmat_sweep_dask.store.verify import unrecorded
 
 
 def output_names(manifest: mf.Manifest, kind: str) -> list[str]:
@@ -94,6 +95,7 @@ def open_frame(
         if loc and loc["rows"] > 0
     }
     files = _survey(sweep_dir, sorted(paths))
+    _check_recorded(manifest, keys, sweep_dir)
     limits = (partition_rows, max_partition_rows, max_partition_runs)
     specs = _partition(manifest, keys, files, include_missing, limits)
     specs = specs or [PartitionSpec(0, 1, (), ())]
@@ -137,6 +139,22 @@ def open_sweep(out: str | Path, report: str | None = None, *, kind: str = "repor
             if attempt == 2 or not grown:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_recorded(manifest: mf.Manifest, keys: list[str], sweep_dir: Path) -> None:
+    """Refuse a frame that would leave out rows of ok runs whose entries lost an output."""
+    if not any(
+        k not in (e.get("outputs") or {})
+        for e in manifest.entries.values()
+        if e["status"] == mf.OK
+        for k in keys
+    ):
+        return
+    for damage in unrecorded(sweep_dir, manifest, keys):
+        raise SweepDirError(
+            f"{sweep_dir / damage.path}: {damage.describe().split(': ', 1)[1]}; `gmat-sweep-dask "
+            f"verify {sweep_dir}` lists the damage, `resume` runs those runs again"
+        )
 
 
 def _survey(sweep_dir: Path, paths: list[str]) -> dict[str, FileInfo]:

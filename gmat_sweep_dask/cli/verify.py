@@ -32,6 +32,7 @@ def verify_command(sweep_dir: Path) -> None:
       gmat-sweep-dask verify runs/sma
     """
     from gmat_sweep_dask.store.verify import ranges, verify
+    from gmat_sweep_dask.wording import plural
 
     report = verify(sweep_dir)
     if report.ok:
@@ -39,12 +40,21 @@ def verify_command(sweep_dir: Path) -> None:
             f"{report.files} data files of {report.runs} ok runs verified: no damage — {report.out}"
         )
         return
-    for damage in report.damaged:
+    for damage in [*report.damaged, *([report.design] if report.design else [])]:
         click.echo(f"damaged: {damage.describe()}")
     runs = report.run_ids
-    again = f"; `gmat-sweep-dask resume {sweep_dir}` runs them again" if runs else ""
-    click.echo(
-        f"{len(report.damaged)} of {report.files} data files damaged, "
-        f"{len(runs)} runs affected" + (f": runs {ranges(runs)}" if runs else "") + again
-    )
+    if report.damaged or report.design is None:
+        again = f"; `gmat-sweep-dask resume {sweep_dir}` runs them again" if runs else ""
+        click.echo(
+            f"{len({d.path for d in report.damaged})} of {report.files} data files damaged, "
+            f"{plural(len(runs), 'run')} affected"
+            + (f": runs {ranges(runs)}" if runs else "")
+            + again
+        )
+    if report.design is not None:
+        intact = "" if report.damaged else f"; the {report.files} data files are intact"
+        click.echo(
+            f"{report.design.path} holds every run's parameters: no frame opens and no run "
+            f"can run again until it is restored from a copy of the sweep directory{intact}"
+        )
     sys.exit(EXIT_DAMAGED)

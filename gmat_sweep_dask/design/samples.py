@@ -116,7 +116,14 @@ class Samples(Design):
         path = confined(Path(sweep_dir), header.get("path"), what="sample table")
         if not path.is_file():
             raise SweepDirError(f"{path}: the sweep's sample table is missing")
-        samples = cls(pq.read_table(path).to_pandas())
+        try:
+            samples = cls(pq.read_table(path).to_pandas())
+        except (OSError, pa.ArrowException) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reason = reason.removeprefix(f"Could not open Parquet input source '{path}': ")
+            raise SweepDirError(
+                f"{path}: the sweep's sample table cannot be read ({reason})"
+            ) from None
         if _digest(samples._table) != header["content_sha256"]:
             raise SweepDirError(f"{path}: the sample table does not match the manifest's hash")
         return samples

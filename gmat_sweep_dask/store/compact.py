@@ -33,6 +33,7 @@ from gmat_sweep_dask.store.merge import Merge, merge
 from gmat_sweep_dask.store.reconcile import reconcile
 from gmat_sweep_dask.store.reindex import missing_files, reindex
 from gmat_sweep_dask.store.sweepdir import SweepDir
+from gmat_sweep_dask.store.verify import unrecorded
 
 COMPACT_PREFIX = "compact-"
 
@@ -190,6 +191,10 @@ def compact_dir(sweep_dir: str | Path) -> CompactReport:
 
     Ok runs whose data file is gone are first looked up in the data files (a lost
     moved record), so their rows are not removed as orphans.
+
+    Raises:
+        SweepDirError: a data file holds rows of ok runs whose entries name no such
+            output (:func:`~.verify.unrecorded`): merging would drop them.
     """
     sweep = SweepDir(sweep_dir)
     sweep.load()  # a clear error before taking the lock
@@ -201,6 +206,11 @@ def compact_dir(sweep_dir: str | Path) -> CompactReport:
             lost = missing_files(manifest)
             if lost:
                 reindex(manifest, writer, lost)
+            for damage in unrecorded(sweep.path, manifest):  # compaction would drop the rows
+                raise SweepDirError(
+                    f"{sweep.path / damage.path}: {damage.describe().split(': ', 1)[1]}; "
+                    f"`gmat-sweep-dask resume {sweep.path}` runs them again, then compact"
+                )
             return compact(manifest, writer)
         finally:
             writer.close()

@@ -17,7 +17,14 @@ from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store import records
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 from gmat_sweep_dask.store.reindex import reindex
-from gmat_sweep_dask.store.verify import MISSING, Damage, check_files, needed, ranges
+from gmat_sweep_dask.store.verify import (
+    MISSING,
+    Damage,
+    check_files,
+    needed,
+    ranges,
+    unrecorded,
+)
 
 if TYPE_CHECKING:
     from gmat_sweep_dask.design import Design
@@ -34,7 +41,7 @@ def verified(manifest: mf.Manifest, design: Design | None = None) -> mf.Manifest
     """
     sweep_dir = manifest.path.parent.resolve()
     files = needed(manifest)
-    damaged = check_files(sweep_dir, files)
+    damaged = check_files(sweep_dir, files) + unrecorded(sweep_dir, manifest)
     if not damaged:
         return manifest
     writer = ManifestWriter.reopen(manifest)

@@ -1,11 +1,13 @@
 """Check what is on disk: every data file a sweep's ok runs need is there and intact.
 
 For each data file an ``ok`` entry points at, :func:`check_file` makes sure that it lies
-inside the sweep directory (links resolved), exists, has a readable footer, that every
-page of every row group passes its CRC-32 checksum when read (``deep``), and that it
-holds exactly the number of rows of each run the manifest records. A problem is a
-:class:`Damage` naming the file and the runs it costs; :func:`verify` (also
-``gmat-sweep-dask verify DIR``) reports them all without changing anything.
+inside the sweep directory (links resolved), exists, starts with Parquet's magic bytes,
+has a readable footer, that every page of every row group passes its CRC-32 checksum
+when read (``deep``), and that it holds exactly the number of rows of each run the
+manifest records; :func:`unrecorded` finds ok entries that lost an output whose rows are
+still on disk. A problem is a :class:`Damage` naming the file and the runs it costs;
+:func:`verify` (also ``gmat-sweep-dask verify DIR``) reports them all, and a damaged
+design table apart, without changing anything.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmat_sweep_dask.errors import SweepDirError, UsageError
+from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.datafiles import open_verified
@@ -27,6 +30,7 @@ from gmat_sweep_dask.store.datafiles import open_verified
 MISSING = "missing"
 #: Times :func:`verify` reads the manifest again to follow files a compaction moved.
 _RELOADS = 3
+_MAGIC = b"PAR1"
 
 
 @dataclass(frozen=True)
@@ -45,17 +49,21 @@ class Damage:
 
 @dataclass
 class VerifyReport:
-    """What :func:`verify` found: files and ok runs checked, and every damaged file."""
+    """What :func:`verify` found: files and ok runs checked, every damaged data file,
+    and the design's side file if it is damaged."""
 
     out: Path
     files: int
     runs: int
     damaged: list[Damage] = field(default_factory=list)
+    design: Damage | None = None
+    """The design's side file (a samples table) when it is damaged: it holds every run's
+    parameters, so no frame opens and nothing runs until it is restored."""
 
     @property
     def ok(self) -> bool:
         """Whether nothing is damaged."""
-        return not self.damaged
+        return not self.damaged and self.design is None
 
     @property
     def run_ids(self) -> list[int]:
@@ -93,8 +101,12 @@ def check_file(
     try:
         handle = open_verified(target)
         metadata = handle.metadata
+        with open(target, "rb") as raw:
+            head = raw.read(len(_MAGIC))
     except (OSError, pa.ArrowException) as exc:
         return Damage(path, f"unreadable: {read_error(exc)}", every)
+    if head != _MAGIC:  # readers look at the footer only, but it is no Parquet file now
+        return Damage(path, f"damaged: its first bytes are {head!r}, not {_MAGIC!r}", every)
     column = handle.schema_arrow.get_field_index("run_id")
     if column < 0:
         return Damage(path, "has no run_id column", every)
@@ -162,14 +174,62 @@ def verify(out: str | Path) -> VerifyReport:
         damaged = [found[p] for p in now if p in found and p not in fresh]
         damaged += check_files(sweep.path, fresh)
         files = now
+    damaged += unrecorded(sweep.path, manifest)
+    runs = len({r for wanted in files.values() for r in wanted})
+    report = VerifyReport(sweep.path, len(files), runs, damaged)
     try:
         sweep.design(manifest)
     except UsageError as exc:
         design = manifest.header.get("design")
-        where = design.get("path") if isinstance(design, dict) else None
-        damaged.append(Damage(str(where or "design"), str(exc), ()))
-    runs = len({r for wanted in files.values() for r in wanted})
-    return VerifyReport(sweep.path, len(files), runs, damaged)
+        where = str((design.get("path") if isinstance(design, dict) else None) or "design")
+        said = str(exc)
+        for prefix in (f"{sweep.path / where}: ", f"{sweep.path}: "):
+            said = said.removeprefix(prefix)
+        report.design = Damage(where, said, ())
+    return report
+
+
+def unrecorded(
+    sweep_dir: Path, manifest: mf.Manifest, keys: Iterable[str] | None = None
+) -> list[Damage]:
+    """Data files holding rows of ok runs whose entries name no such output (``keys``:
+    these outputs only, ``"report/Orbit"``...): a damaged or edited entry (``outputs: {}``)
+    that would leave those runs out of the frame. Every run of a script writes each of
+    its outputs, so a run lacking one is suspect only where its rows are found."""
+    ok = {r: e.get("outputs") or {} for r, e in manifest.entries.items() if e["status"] == mf.OK}
+    files: dict[str, set[str]] = {}
+    for outputs in ok.values():
+        for key, location in outputs.items():
+            files.setdefault(key, set()).add(location["path"])
+    damaged = []
+    for key in sorted(files if keys is None else files.keys() & set(keys)):
+        lacking = np.array(sorted(r for r, outputs in ok.items() if key not in outputs))
+        if len(lacking):  # the files no entry points at too: compaction would remove them
+            found = (sweep_dir / layout.DATA / key).glob("*.parquet")
+            files[key].update(p.relative_to(sweep_dir).as_posix() for p in found)
+        for path in sorted(files[key]) if len(lacking) else ():
+            found = _rows_of(sweep_dir, path, lacking.astype(np.int64))
+            if found:
+                problem = f"holds rows of runs recorded ok whose entries name no {key} output"
+                damaged.append(Damage(path, f"{problem} (damaged or edited entries)", found))
+    return damaged
+
+
+def _rows_of(sweep_dir: Path, path: str, ids: np.ndarray) -> tuple[int, ...]:
+    """Which of the sorted ``ids`` have rows in data file ``path`` (an unreadable file:
+    none, :func:`check_file` reports it)."""
+    found: set[int] = set()
+    try:
+        handle = open_verified(confined(sweep_dir, path, what="data file"))
+        column = handle.schema_arrow.get_field_index("run_id")
+        for group in range(handle.metadata.num_row_groups):
+            lo, hi = _bounds(handle.metadata, group, column)
+            if ((ids >= lo) & (ids <= hi)).any():
+                present = handle.read_row_group(group, columns=["run_id"])["run_id"]
+                found.update(np.intersect1d(ids, present.to_numpy()).tolist())
+    except (OSError, pa.ArrowException, SweepDirError):
+        return ()
+    return tuple(sorted(found))
 
 
 def read_error(exc: BaseException) -> str:
