@@ -110,6 +110,22 @@ def probe_fields() -> dict[str, Any]:
     return {f"{field}={value!r}": _run(REFERENCE, {field: value}) for field, value in FIELD_WRITES}
 
 
+def probe_undecodable_path() -> str:
+    """What LoadScript does with a path whose bytes are not UTF-8 (``b'\\xff'``)."""
+    import shutil
+
+    import gmatpy
+
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(os.fsdecode(os.fsencode(work) + b"/odd\xff"))
+        folder.mkdir()
+        shutil.copy(LEO, folder / "leo.script")
+        try:
+            return f"loaded: {gmatpy.LoadScript(str(folder / 'leo.script'))}"
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+
 def probe_fork() -> dict[str, Any]:
     """Start the engine, fork: may the child call Setup again, and run a mission?"""
     import gmatpy  # the engine's module, already imported by gmat-run's bootstrap
@@ -150,6 +166,7 @@ def main() -> None:
         "ephemeris": _run(EPHEMERIS, {}),
         "fields": probe_fields(),
         "solver": probe_solver(),
+        "undecodable_path": probe_undecodable_path(),
         "fork": probe_fork(),
     }
     json.dump(results, sys.stdout)

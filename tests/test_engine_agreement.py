@@ -138,6 +138,13 @@ def test_a_run_that_fails_while_running_names_the_error_in_its_log_tail(engine_r
     assert "Mission run failed" in tail
 
 
+def test_a_script_path_that_is_not_utf8_cannot_be_loaded(engine_root) -> None:
+    """GMAT's API takes paths as UTF-8 text: gmat-sweep-dask refuses such a path first."""
+    assert probe(engine_root)["undecodable_path"] == (
+        "TypeError: in method 'LoadScript', argument 1 of type 'std::string const &'"
+    )
+
+
 def test_setup_after_fork_is_refused_but_a_started_engine_runs_in_the_child(engine_root) -> None:
     child = probe(engine_root)["fork"]
     assert child["setup"].startswith("RuntimeError: GMAT cannot be used after fork")

@@ -38,3 +38,37 @@ def test_the_api_refuses_a_wrong_typed_switch_before_anything_starts(
     with pytest.raises(SpecError, match=f"{option}={value!r}: expected True or False"):
         sweep(EXAMPLE, grid={"Sat.SMA": [7000.0]}, out=out, progress=False, **{option: value})
     assert not out.exists()
+
+
+def test_a_path_that_is_not_utf8_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """GMAT takes UTF-8 paths only: an output directory named with a byte like 0xff made
+    every run fail (UnicodeEncodeError; real GMAT: TypeError in LoadScript), a script
+    there, or a TMPDIR so named, failed the script check with an error naming the script
+    (TypeError, UnicodeEncodeError). One line now, naming the path, exit 2."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/odd\xff"))
+    odd.mkdir()
+    script = odd / "leo.script"
+    shutil.copy(EXAMPLE, script)
+    shown = f"{tmp_path}/odd\\xff"
+    out = str(tmp_path / "out")
+    for args, said, temp in [
+        ([str(EXAMPLE), "--out", str(odd / "out")], f"output directory {shown}/out", None),
+        ([str(script), "--out", out], f"script {shown}/leo.script", None),
+        ([str(EXAMPLE), "--out", out], f"temporary directory (TMPDIR) {shown}", odd),
+    ]:
+        command = [sys.executable, "-m", "gmat_sweep_dask", "run", *args, "--grid", "Sat.SMA=7000"]
+        env = {**os.environ, **({"TMPDIR": str(temp)} if temp else {})}
+        result = subprocess.run(command, capture_output=True, timeout=300, env=env)
+        assert result.returncode == 2
+        assert result.stderr.decode().splitlines() == [
+            f"gmat-sweep-dask: error: {said}: the path is not valid UTF-8 and GMAT takes "
+            "only UTF-8 paths; rename it or choose another"
+        ]
+        assert result.stdout == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [odd.name]
+    assert sorted(p.name for p in odd.iterdir()) == ["leo.script"]

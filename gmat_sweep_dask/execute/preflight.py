@@ -15,13 +15,15 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.design import Design
-from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError
+from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError, UsageError
 from gmat_sweep_dask.execute.kept import number
+from gmat_sweep_dask.execute.runoptions import check_gmat_path
 from gmat_sweep_dask.store import layout
 
 GET_GMAT = (
@@ -35,12 +37,16 @@ def resolve_script(path: str | Path) -> Path:
     """The absolute path of an existing, readable script file.
 
     Raises:
-        ScriptError: it does not exist, is not a file, or cannot be read.
+        ScriptError: it does not exist, is not a file, cannot be read, or its path is
+            not UTF-8 (GMAT cannot load it).
+        UsageError: the temporary directory GMAT's runs work in is not UTF-8.
     """
     try:
         script = Path(path).expanduser()
     except RuntimeError as exc:  # ~otheruser without such a user
         raise ScriptError(f"script {str(path)!r}: {exc}") from None
+    check_gmat_path(script.absolute(), "script", ScriptError)
+    check_gmat_path(Path(tempfile.gettempdir()), "temporary directory (TMPDIR)", UsageError)
     if not script.is_file():
         raise ScriptError(f"script {str(path)!r} does not exist or is not a file")
     try:

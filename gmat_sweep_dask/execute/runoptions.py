@@ -1,13 +1,16 @@
 """The run options a sweep records in its header (``keep_raw``, ``isolate``, ``timeout``),
-checked before anything starts: a wrong-typed switch would otherwise read as True."""
+checked before anything starts: a wrong-typed switch would otherwise read as True; and
+the paths a run hands GMAT (its script, the sweep directory), which must be UTF-8."""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
+from pathlib import Path
 from typing import Any
 
-from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.errors import SpecError, UsageError
 
 
 def checked_timeout(timeout: Any, isolate: bool) -> float | None:
@@ -38,3 +41,24 @@ def checked_flag(name: str, value: Any) -> bool:
     if type(value).__name__ in ("bool", "bool_"):  # numpy's bool too
         return bool(value)
     raise SpecError(f"{name}={value!r:.40}: expected True or False")
+
+
+def check_gmat_path(path: Path, what: str, error: type[UsageError]) -> None:
+    """Refuse a path GMAT cannot be given: its API takes UTF-8 text only, so a name with
+    other bytes (``b'\\xff'``, from a Latin-1 system) failed every run or the script load.
+
+    Raises:
+        error: naming ``what`` and the path, its undecodable bytes shown as ``\\xff``.
+    """
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate given as text
+            shown = text.encode("utf-8", "backslashreplace").decode()
+        raise error(
+            f"{what} {shown}: the path is not valid UTF-8 and GMAT takes only UTF-8 paths; "
+            "rename it or choose another"
+        ) from None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gmat_sweep_dask import config
 from gmat_sweep_dask.design import Design, MonteCarlo
-from gmat_sweep_dask.errors import SpecError
+from gmat_sweep_dask.errors import SpecError, SweepDirError
 from gmat_sweep_dask.execute import contexts, preflight, runoptions
 from gmat_sweep_dask.execute.interrupts import guard
 from gmat_sweep_dask.execute.postprocess import hook_from
@@ -63,11 +63,13 @@ class Sweep:
             SpecError: a bad ``timeout`` (not positive and finite, or without isolation),
                 ``postprocess`` (cannot be imported or pickled) or ``context``.
             ScriptError: the script does not exist or cannot be read.
-            SweepDirError: ``out`` cannot name a directory (e.g. ``~unknownuser``).
+            SweepDirError: ``out`` cannot name a directory (e.g. ``~unknownuser``), or its
+                path is not UTF-8 (GMAT could not run the snapshot there).
         """
         self.dir = SweepDir(out)
         self.out = self.dir.path
         self.script = preflight.resolve_script(script)
+        runoptions.check_gmat_path(self.out, "output directory", SweepDirError)  # GMAT runs
         self.design = design
         self.keep_raw = runoptions.checked_flag("keep_raw", config.get("keep-raw", keep_raw))
         self.isolate = runoptions.checked_flag("isolate", config.get("isolate", isolate))

@@ -96,7 +96,7 @@ def Setup(startup_file: str | None = None) -> None:
 
 def LoadScript(path: str) -> bool:
     """Load a GMAT script, replacing the previous one; False (reason logged) on failure."""
-    return ENGINE.load_script(str(path))
+    return ENGINE.load_script(_std_string("LoadScript", path))
 
 
 def RunScript() -> int:
@@ -106,7 +106,17 @@ def RunScript() -> int:
 
 def UseLogFile(path: str) -> None:
     """Direct engine messages to ``path`` (truncated)."""
-    ENGINE.use_log_file(str(path))
+    ENGINE.use_log_file(_std_string("UseLogFile", path))
+
+
+def _std_string(method: str, value: object) -> str:
+    """``value`` as GMAT's SWIG wrappers take a ``std::string``: text that encodes as
+    UTF-8 (a path with undecodable bytes, ``'\\udcff'``, is refused as R2026a does)."""
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TypeError(f"in method '{method}', argument 1 of type 'std::string const &'") from None
+    return str(value)
 
 
 def EchoLogFile(echo: bool = True) -> None:
