@@ -34,7 +34,9 @@ def counts(by_status: Mapping[str, int]) -> str:
 
 
 def seconds(value: float | None) -> str:
-    """A duration as users read it: ``0.016 s``, ``12.0 s``, ``3 min 05 s``, ``2 h 03 min``."""
+    """A duration as users read it: ``0.016 s``, ``12.0 s``, ``3 min 05 s``, ``2 h 03 min``,
+    ``3 days 4 h``, ``384 years``, ``over a million years`` (an ETA of a grid too large
+    to finish)."""
     if value is None or not math.isfinite(value):
         return "-"
     if value < 1:
@@ -44,7 +46,18 @@ def seconds(value: float | None) -> str:
     whole = round(value)
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    if whole < 2 * DAY_S:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    if whole < 2 * YEAR_S:
+        hours = round(value / 3600)
+        return f"{hours // 24:,} days {hours % 24} h"
+    if value < 1e6 * YEAR_S:
+        return f"{value / YEAR_S:,.0f} years"
+    return "over a million years"
+
+
+DAY_S = 86400
+YEAR_S = 365.25 * DAY_S
 
 
 def value(v: Any) -> str:

@@ -156,3 +156,18 @@ def test_progress_in_a_log_prints_lines_and_the_final_state_once() -> None:
     bar.update(["ok", "failed"])
     bar.close()
     assert stream.getvalue().splitlines() == ["1/3 runs: 1 ok", "3/3 runs: 2 ok, 1 failed"]
+
+
+def test_the_eta_of_a_grid_too_large_to_finish_is_read_in_days_and_years() -> None:
+    # A 10^12-run grid read "ETA 3366275 h 12 min".
+    clock, stream = FakeClock(), io.StringIO()
+    bar = Progress(10**12, stream=stream, clock=clock)
+    for i in range(21):  # 10 runs/s for 2 s
+        clock.now = i / 10
+        bar.update(["ok"])
+    assert bar.line(clock.now).endswith("; 10.0 runs/s, ETA 3,169 years")
+    assert [wording.seconds(s) for s in (7380.0, 3 * 86400 + 4 * 3600, 1e300)] == [
+        "2 h 03 min",
+        "3 days 4 h",
+        "over a million years",
+    ]
