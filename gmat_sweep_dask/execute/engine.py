@@ -22,6 +22,7 @@ import pyarrow as pa
 from gmat_sweep_dask import wording
 from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
 from gmat_sweep_dask.execute.kept import check_kept
+from gmat_sweep_dask.execute.reportlayout import check_readable, report_names
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.execute.scriptload import load_mission
 from gmat_sweep_dask.execute.scripttext import Rules, check_taken, in_text, lists_of, script_with
@@ -186,6 +187,7 @@ def _run(
         if path not in written:
             mission[path] = value
     check_kept(mission, overrides)  # GMAT may change or ignore a value rather than refuse it
+    check_readable(mission)  # a report gmat-run cannot read is not an ok run
     confine_outputs(mission)  # after the overrides: one may set a Filename
     with private_temp_dir(working_dir):  # GMAT's staged files (STK ephemerides) stay ours
         results = mission.run(working_dir=working_dir, overwrite=True)
@@ -224,9 +226,10 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
     """Load ``script`` on this process and read each field; report problems, never raise.
 
     Returns ``{"gmat": {...}, "values": {field: value}, "reports": [...], "errors": [...]}``
-    where each error names the field, ``values`` holds the script's own value of each
-    field and ``reports`` names the script's ReportFiles; ``"gmat_missing": True`` says
-    gmat-run found no GMAT install here (distinct from a script that does not load).
+    where each error names the field (or a report layout gmat-run cannot read, see
+    :mod:`.reportlayout`), ``values`` holds the script's own value of each field and
+    ``reports`` names the script's ReportFiles; ``"gmat_missing": True`` says gmat-run
+    found no GMAT install here (distinct from a script that does not load).
     """
     from gmat_run.errors import GmatFieldError
 
@@ -239,6 +242,10 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
                     values[path] = mission[path]
                 except GmatFieldError as exc:
                     errors.append(f"field {path!r}: {exc}")
+            try:  # the script's own report layout; one the design sets is checked by value
+                check_readable(mission, skip=fields)
+            except ValueError as exc:
+                errors.append(str(exc))
     except Exception as exc:
         missing = type(exc).__name__ == "GmatNotFoundError"  # gmat-run found no GMAT
         said = " ".join(str(exc).split())
@@ -252,13 +259,4 @@ def check_mission(script: str, fields: list[str]) -> dict[str, Any]:
         "version": mission.install.version,
         "standin": bool(getattr(gmat, "__gmat_standin__", False)),
     }
-    return {"gmat": info, "values": values, "reports": _report_names(gmat), "errors": errors}
-
-
-def _report_names(gmat: Any) -> list[str]:
-    """Names of the loaded script's ReportFile resources, sorted."""
-    try:
-        names = gmat.Moderator.Instance().GetListOfObjects(gmat.SUBSCRIBER)
-        return sorted(n for n in names if gmat.GetObject(n).GetTypeName() == "ReportFile")
-    except Exception:  # an engine without this introspection: nothing to validate against
-        return []
+    return {"gmat": info, "values": values, "reports": report_names(gmat), "errors": errors}

@@ -22,6 +22,7 @@ from typing import Any
 
 from gmat_sweep_dask.design import Design
 from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError, UsageError
+from gmat_sweep_dask.execute import reportlayout
 from gmat_sweep_dask.execute.kept import number
 from gmat_sweep_dask.execute.runoptions import check_gmat_path
 from gmat_sweep_dask.store import layout
@@ -204,6 +205,9 @@ def _conclude(
     if design is not None:
         design.resolve(answer["values"])
         check_types(design, answer["values"])
+        unreadable = reportlayout.refused(design.distinct_values(), answer["reports"])
+        if unreadable is not None:
+            raise ScriptError(unreadable)
     return answer["gmat"]
 
 
