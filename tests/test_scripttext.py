@@ -167,3 +167,17 @@ def test_a_run_loads_its_script_once_when_its_fields_are_known(tmp_path, monkeyp
         assert loads[-1].startswith(".leo-")  # the copy holding the force model's field
         counts.append(len(loads))
     assert counts == [2, 1, 2, 1]  # the field is learnt once per script content
+
+
+@pytest.mark.gmat
+def test_a_number_for_a_text_field_keeps_its_place_among_the_run_s_writes(engine_client, tmp_path):
+    # A number for Sat.Epoch went into the script text, so it was read in the script's own
+    # A1ModJulian before Sat.DateFormat = UTCModJulian was written: 37 s early, recorded ok.
+    script = tmp_path / "mjd.script"
+    text = (REAL_SCRIPTS / "reference.script").read_text()
+    text = text.replace("Sat.DateFormat = UTCGregorian", "Sat.DateFormat = A1ModJulian")
+    script.write_text(text.replace("'01 Jan 2026 00:00:00.000'", "'31041.5'"))
+    out = tmp_path / "s"
+    grid = {"Sat.DateFormat": ["UTCModJulian"], "Sat.Epoch": [31042.5]}
+    frame = sweep(script, grid=grid, out=out, client=engine_client, progress=False).compute()
+    assert frame["time"].iloc[0] == pd.Timestamp("2026-01-02 00:00:00")  # 31042.5 UTC

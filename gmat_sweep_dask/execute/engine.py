@@ -25,7 +25,14 @@ from gmat_sweep_dask.execute.kept import check_kept
 from gmat_sweep_dask.execute.reportlayout import check_readable, report_names
 from gmat_sweep_dask.execute.scratch import scratch_dir
 from gmat_sweep_dask.execute.scriptload import load_mission
-from gmat_sweep_dask.execute.scripttext import Rules, check_taken, in_text, lists_of, script_with
+from gmat_sweep_dask.execute.scripttext import (
+    Rules,
+    api_value,
+    check_taken,
+    in_text,
+    lists_of,
+    script_with,
+)
 from gmat_sweep_dask.store.datafiles import normalise
 
 if TYPE_CHECKING:
@@ -185,7 +192,7 @@ def _run(
     check_taken(mission, lists)
     for path, value in overrides.items():
         if path not in written:
-            mission[path] = value
+            mission[path] = api_value(value, rules[path])
     check_kept(mission, overrides)  # GMAT may change or ignore a value rather than refuse it
     check_readable(mission)  # a report gmat-run cannot read is not an ok run
     confine_outputs(mission)  # after the overrides: one may set a Filename

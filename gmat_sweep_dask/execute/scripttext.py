@@ -13,10 +13,12 @@ the script had it or is refused:
   read, so a later write reads back as set but the run flies the script's own (or, for
   ``Type``, is ignored); a ``CoordinateSystem`` written later converts the state instead
   of reading the script's elements in the new frame.
-* **Values the API refuses** (:func:`api_refuses`): any value of an On/Off field (a
-  ReportFile's ``LeftJustify`` and ``ZeroFill``: ``SetField`` takes no text for them) and
-  a number for a text field that holds numbers as text (an EphemerisFile's ``StepSize``,
-  ``60`` or ``IntegratorSteps``; gmat-run writes only text there).
+* **On/Off fields** (:func:`rule`): a ReportFile's ``LeftJustify`` and ``ZeroFill``, whose
+  ``SetField`` takes no text (so no value at all through gmat-run).
+
+A number for a text field that holds numbers as text (an EphemerisFile's ``StepSize``,
+``60`` or ``IntegratorSteps``; gmat-run writes only text there) takes an API write of its
+text instead (:func:`api_value`).
 
 GMAT's script interpreter applies all three: such a run loads a copy of the script in which
 each field's assignment (before ``BeginMissionSequence``) reads ``Field = value``
@@ -64,15 +66,16 @@ HELD_BY_COPY: dict[str, frozenset[str] | None] = {
 }
 
 
-#: How an override of a field reaches GMAT (:func:`rule`): always in the script text, in the
-#: text when it is a number (a text field; other values take API writes), or by API write.
+#: How an override of a field reaches GMAT (:func:`rule`): in the script text, by an API
+#: write of its text when it is a number (a text field), or by API write.
 TEXT, NUMBERS, API = "text", "numbers", "api"
 
 
 def rule(gmat: Any, field: str) -> str:
     """How an override of ``field`` reaches the script ``gmat`` has loaded: :data:`TEXT` for
     a field GMAT reads only from the text (:data:`HELD_BY_COPY`) or whose API write takes no
-    text (an On/Off field), :data:`NUMBERS` for a text field (the API takes text only),
+    text (an On/Off field), :data:`NUMBERS` for a text field (gmat-run writes text only:
+    :func:`api_value`),
     :data:`API` otherwise (a field GMAT or gmat-run cannot name here fails its API write)."""
     name, _, rest = field.partition(".")
     try:
@@ -95,13 +98,19 @@ def rule(gmat: Any, field: str) -> str:
 def in_text(overrides: dict[str, Any], rules: dict[str, str]) -> dict[str, Any]:
     """The overrides among ``overrides`` (but lists) a run writes into the script text,
     by the :func:`rule` of each field in ``rules``."""
+    return {f: v for f, v in overrides.items() if not isinstance(v, list) and rules[f] == TEXT}
 
-    def written(field: str, value: Any) -> bool:
-        if rules[field] == NUMBERS:
-            return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-        return rules[field] == TEXT
 
-    return {f: v for f, v in overrides.items() if not isinstance(v, list) and written(f, v)}
+def api_value(value: Any, kind: str) -> Any:
+    """``value`` as the API write of a field of :func:`rule` ``kind`` takes it: a number for
+    a text field as its script text (``120`` → ``'120'``), anything else as it is.
+
+    Such a number is written through the API, not the script text, so that it keeps its
+    place among the run's other writes: ``Sat.Epoch = 27745.5`` after ``Sat.DateFormat =
+    UTCModJulian`` is a UTC date, not one in the script's own format.
+    """
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    return literal(value) if kind == NUMBERS and number else value
 
 
 class Rules:
