@@ -411,3 +411,33 @@ def test_a_crafted_header_update_is_one_line_everywhere(
     with pytest.raises(UsageError, match=needle):
         open_sweep(out).compute()
     assert (out / "manifest.jsonl").read_bytes() == before
+
+
+def test_a_sweep_made_without_isolation_resumes_isolated_with_a_timeout(
+    client, example_script: Path, tmp_path: Path
+) -> None:
+    """A --no-isolate sweep whose runs hung could not be resumed with --timeout: the
+    recorded isolate=False refused it, and there was no --isolate. It now resumes
+    isolated; the header keeps the sweep's choice, the session records what it ran with."""
+    from gmat_sweep_dask import Manifest
+
+    out = tmp_path / "bare"
+    where = ["--scheduler", client.scheduler.address, "-q"]
+    command = ["run", str(example_script), "--grid", "Sat.SMA=7000,7100", "--out", str(out)]
+    made = CliRunner().invoke(main, [*command, "--no-isolate", *where])
+    assert made.exit_code == 0, made.output
+    path = out / "manifest.jsonl"
+    entry = Manifest.load(path, full=True).entries[1]
+    with path.open("a") as handle:  # run 1 hung and was failed: it runs again
+        handle.write(json.dumps(entry | {"status": "failed", "outputs": {}, "error": "hung"}))
+        handle.write("\n")
+    refused = CliRunner().invoke(main, ["resume", str(out), "--timeout", "60", *where])
+    assert refused.exit_code == 2 and "isolate=True" in refused.stderr
+    resumed = CliRunner().invoke(main, ["resume", str(out), "--isolate", "--timeout", "60", *where])
+    assert resumed.exit_code == 0, resumed.output
+    manifest = Manifest.load(path)
+    assert manifest.status_counts() == {"ok": 2}
+    assert manifest.header["isolate"] is False and manifest.header["timeout"] is None
+    first, last = manifest.header["sessions"]
+    assert "options" not in first
+    assert last["options"] == {"isolate": True, "timeout": 60.0} and last["ran"] == 1

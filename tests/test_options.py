@@ -40,7 +40,7 @@ def test_every_setting_is_documented_and_the_defaults_agree() -> None:
 
 def test_per_sweep_overrides_exist_and_their_help_is_the_yaml_text() -> None:
     run = main.commands["run"]
-    flags = {flag: param for param in run.params for flag in param.opts}
+    flags = {flag: p for p in run.params for flag in (*p.opts, *getattr(p, "secondary_opts", ()))}
     arguments = inspect.signature(sweep).parameters
     for key, option in options.options().items():
         for name in option.per_sweep:

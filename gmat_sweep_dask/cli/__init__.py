@@ -100,9 +100,10 @@ def run(
 def resume(sweep_dir: Path, script: Path | None, allow_script_drift: bool, **options: Any) -> None:
     """Run the runs of SWEEP_DIR that are failed or were never recorded.
 
-    The design, script path, --keep-raw, --timeout and --no-isolate are read from
-    SWEEP_DIR's manifest (options given here override them); the script's SHA-256 must
-    match the recorded one unless --allow-script-drift is given.
+    The design, script path, --keep-raw, --timeout and --isolate are read from
+    SWEEP_DIR's manifest (options given here override them for this resume, which the
+    manifest records); the script's SHA-256 must match the recorded one unless
+    --allow-script-drift is given.
 
     \b
     Examples:

@@ -250,19 +250,13 @@ def start_engines(run_args: dict[str, Any], isolate: bool | None) -> None:
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--keep-raw", is_flag=True, default=None, help=help_text("keep-raw")),
+        click.option("--keep-raw/--no-keep-raw", default=None, help=help_text("keep-raw")),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0, min_open=True),
             help=help_text("timeout"),
         ),
-        click.option(
-            "--no-isolate",
-            "isolate",
-            flag_value=False,
-            default=None,
-            help=help_text("isolate", "Sets isolate false. "),
-        ),
+        click.option("--isolate/--no-isolate", default=None, help=help_text("isolate")),
         click.option(
             "--postprocess",
             metavar="MODULE:FUNCTION",

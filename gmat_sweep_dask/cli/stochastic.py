@@ -206,7 +206,7 @@ def extend_command(sweep_dir: Path, n: int, allow_script_drift: bool, **options:
 
     The first runs are untouched; the new ones are exactly those a fresh sweep of the
     larger size with the same seed would have drawn. For a sobol or morris sweep N
-    counts base samples or trajectories. --keep-raw, --timeout and --no-isolate default
+    counts base samples or trajectories. --keep-raw, --timeout and --isolate default
     to the ones recorded in the manifest.
 
     \b

@@ -37,14 +37,16 @@ def record_runs(
     started: str,
     progress: bool = True,
     retries: int | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[int, int, dict[str, Any]]:
     """Run every pending run of ``manifest`` on ``client``; return (executed, reconciled, session).
 
     ``executed`` counts the runs submitted by this call, ``reconciled`` the runs that had
     finished before a crash and were recorded from their commit records instead;
-    ``session`` is this call's session (begun at ``started``) as recorded at its end.
+    ``session`` is this call's session (begun at ``started``, with the run ``options``
+    that differ from the header's) as recorded at its end.
     """
-    sessions.record_begin(manifest, writer, started)
+    sessions.record_begin(manifest, writer, started, options)
     ran = [0]  # runs recorded so far by this call, kept up to date by _record
     try:
         executed, reconciled = _record(

@@ -229,6 +229,7 @@ class Sweep:
                         started=start,
                         progress=progress,
                         retries=retries,
+                        options=self._options(),
                     )
                 finally:
                     writer.close()
@@ -263,8 +264,7 @@ class Sweep:
     ) -> tuple[mf.Manifest, ManifestWriter]:
         """Create the sweep's record (design files, script snapshot, manifest) or reopen it."""
         if existing is None:
-            options = {"keep_raw": self.keep_raw, "timeout": self.timeout, "isolate": self.isolate}
-            options["postprocess"] = self.per_run.record()
+            options = self._options() | {"postprocess": self.per_run.record()}
             manifest, writer = self.dir.create(self.script, self.design, options, gmat, fsync=fsync)
         else:
             manifest = existing
@@ -274,6 +274,10 @@ class Sweep:
             self._recorded_design, self._drifted = None, False
         self._run_script = self.dir.run_script(manifest) or self.script
         return manifest, writer
+
+    def _options(self) -> dict[str, Any]:
+        """The run options a header (and a session run with others) records."""
+        return {"keep_raw": self.keep_raw, "timeout": self.timeout, "isolate": self.isolate}
 
     def _make_batch(self, run_ids: Any, *, fsync: bool) -> Batch:
         ids = tuple(int(i) for i in run_ids)

@@ -3,11 +3,13 @@
 A session lasts from the moment the driver's call starts until its last run is recorded
 and the sweep is compacted (cluster start-up and the checks before it included). The
 manifest header holds them, as ``sessions``: a list of ``{"started", "ended", "ran"}``
-(ISO 8601 UTC timestamps; ``ran`` runs recorded). A session is written when it begins
-(``ended`` null) and again when it ends, each time as one header update line, so a driver
-killed outright (SIGKILL, a power cut) leaves a session whose end is the last run it
-recorded. The closing line of a sweep, ``show``'s ``wall`` and the manifest all read
-their figure through :func:`seconds` and :func:`wall`, so they agree.
+(ISO 8601 UTC timestamps; ``ran`` runs recorded), with ``options`` when a resume ran
+with run options other than the header's (e.g. ``{"isolate": true}``). A session is
+written when it begins (``ended`` null) and again when it ends, each time as one header
+update line, so a driver killed outright (SIGKILL, a power cut) leaves a session whose
+end is the last run it recorded. The closing line of a sweep, ``show``'s ``wall`` and
+the manifest all read their figure through :func:`seconds` and :func:`wall`, so they
+agree.
 
 Sweeps recorded before sessions existed have none; their wall time is the span of their
 runs' own timestamps (first start to last end), said so.
@@ -34,9 +36,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def begin(header: Mapping[str, Any], started: str) -> dict[str, Any]:
-    """The header update recording a session that began at ``started``."""
-    return {KEY: [*recorded(header), {"started": started, "ended": None, "ran": 0}]}
+def begin(
+    header: Mapping[str, Any], started: str, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The header update recording a session that began at ``started``; the run
+    ``options`` in force (``keep_raw``, ``timeout``, ``isolate``) that differ from the
+    header's are recorded with it, as ``options``."""
+    session: dict[str, Any] = {"started": started, "ended": None, "ran": 0}
+    changed = {k: v for k, v in (options or {}).items() if header.get(k) != v}
+    return {KEY: [*recorded(header), session | ({"options": changed} if changed else {})]}
 
 
 def end(header: Mapping[str, Any], started: str, ran: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -53,9 +61,15 @@ def end(header: Mapping[str, Any], started: str, ran: int) -> tuple[dict[str, An
     return {KEY: [*sessions[:-1], last]}, last
 
 
-def record_begin(manifest: Manifest, writer: ManifestWriter, started: str) -> None:
-    """Durably record (one header update) that a session began at ``started``."""
-    _amend(manifest, writer, begin(manifest.header, started))
+def record_begin(
+    manifest: Manifest,
+    writer: ManifestWriter,
+    started: str,
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """Durably record (one header update) that a session began at ``started`` (with the
+    run ``options`` that differ from the header's, see :func:`begin`)."""
+    _amend(manifest, writer, begin(manifest.header, started, options))
 
 
 def record_end(
