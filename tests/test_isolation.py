@@ -292,6 +292,7 @@ def test_a_ctrl_c_while_the_engine_host_starts_up_is_left_to_the_driver(
     import signal
 
     class Probe:
+        operation, arguments = "check", ()
         timeout = 60.0
         engine_timeout = 120.0
 

@@ -253,3 +253,16 @@ def test_a_hook_file_is_never_written_through_a_link_planted_in_the_sweep(
     assert list(elsewhere.iterdir()) == []
     assert recorded[1]["status"] == "ok" and recorded[1]["files"] == ["runs/1/note.txt"]
     assert (out / "runs" / "1" / "note.txt").read_text() == "run 1\n"
+
+
+def test_a_hook_s_import_is_not_run_time_even_after_a_crash(example_script, client, tmp_path):
+    # A hook module taking 2 s to import under timeout=1: each fresh engine host imported
+    # it inside its first run, which timed out, killing the host, so the next run's fresh
+    # host did the same: every run failed "timeout" (10 ms runs). Run 1 crashes its host.
+    out = tmp_path / "slow"
+    design = {"Sat.SMA": [7000.0 + 20 * i for i in range(6)], "Duration.Value": [600]}
+    sweep(example_script, grid=design, out=out, client=client, progress=False, timeout=1,
+          postprocess="postprocess_slow_import:rows")  # fmt: skip
+    recorded = entries(out)
+    assert recorded[1]["error"] == "GMAT engine crashed (signal SIGKILL)"
+    assert {r: e["error"] for r, e in recorded.items() if r != 1} == dict.fromkeys([0, 2, 3, 4, 5])

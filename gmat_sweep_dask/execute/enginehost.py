@@ -18,6 +18,9 @@ overrides, context))`` with the hook run on a result read back from the sweep's 
 files (:func:`~.engine.postprocess_stored`), ``("check", (script, fields))``
 with ``("reply", report)`` from :func:`~gmat_sweep_dask.execute.engine.check_mission`. A
 request that raises, or whose answer cannot be sent, is answered with ``("error", text)``.
+The first request to carry a given postprocess hook imports it first and then says
+``("begun", None)``: a hook's import (scipy, astropy: seconds) is no more run time than
+GMAT's bootstrap, or every run on a fresh host would time out importing it.
 A crash or hang takes only this process with it; the worker side
 (:mod:`gmat_sweep_dask.execute.isolation`) notices and starts a new one.
 """
@@ -33,6 +36,9 @@ import socket
 import sys
 import threading
 from multiprocessing.connection import Connection
+from typing import Any
+
+from gmat_sweep_dask.execute.hostlink import hook_of
 
 _PR_SET_PDEATHSIG = 1
 
@@ -61,10 +67,17 @@ def serve(fd: int, parent: int) -> None:
         "postprocess": postprocess_stored,
     }
     conn = Connection(socket.socket(fileno=fd).detach())
+    loaded: set[Any] = set()
     try:
         conn.send(("ready", None))
         while True:
             operation, arguments = conn.recv()
+            hook = hook_of(operation, arguments)
+            if hook is not None and hook not in loaded:  # its import is no run time
+                loaded.add(hook)
+                with contextlib.suppress(Exception):  # the run reports a hook that fails
+                    hook.load()
+                conn.send(("begun", None))
             try:
                 conn.send(("reply", operations[operation](*arguments)))
             except (EOFError, OSError):

@@ -1,9 +1,10 @@
 """The worker's handle on one engine host process: start it, read its answers, stop it.
 
 Nothing here waits without a deadline: the host must say it is ready within
-``engine_timeout`` of being started; an answer must come within the request's own
-timeout, counted from when the host could start the request (``None``: a run without a
-timeout, which only the host's death ends); stopping or reaping a host waits at most
+``engine_timeout`` of being started, and that it imported a postprocess hook within
+``engine_timeout`` of reaching the first request carrying it; an answer must come within
+the request's own timeout, counted from when the host could start the request (``None``:
+a run without a timeout, which only the host's death ends); stopping or reaping a host waits at most
 :data:`REAP_S` seconds. The host is started with this process's pid so that it dies with
 it (:mod:`gmat_sweep_dask.execute.enginehost`).
 """
@@ -56,6 +57,8 @@ class Answer:
 class Request(Protocol):
     """What :meth:`EngineHost.answer` needs of a queued request."""
 
+    operation: str
+    arguments: tuple[Any, ...]
     timeout: float | None
     engine_timeout: float
 
@@ -94,6 +97,8 @@ class EngineHost:
         self._closing = threading.Lock()
         self.started = time.monotonic()
         self.ready = False
+        self._hooks: set[Any] = set()
+        """The postprocess hooks the host has imported (see :func:`hook_of`)."""
         self.stopped = False
         """Whether :meth:`stop` ended the host: its death is then not reported as a crash."""
 
@@ -117,6 +122,13 @@ class EngineHost:
                 lost = self._await_ready(request.engine_timeout)
                 if lost is not None:
                     return Answer(error=lost, host_lost=True, started=False)
+                request.begin()
+            hook = hook_of(request.operation, request.arguments)
+            if hook is not None and hook not in self._hooks:  # the host imports it first
+                self._hooks.add(hook)
+                lost = self._await_begun(request.engine_timeout)
+                if lost is not None:
+                    return Answer(error=lost, host_lost=True)
                 request.begin()
             if not _poll(self.conn, request.left):
                 return Answer(error=self._hung(request.timeout), host_lost=True)
@@ -169,6 +181,16 @@ class EngineHost:
         self.ready = True
         return None
 
+    def _await_begun(self, engine_timeout: float) -> EngineLost | None:
+        """Wait (at most ``engine_timeout``) for the host to import a request's hook."""
+        if not _poll(self.conn, lambda: engine_timeout):
+            if self.process.poll() is not None:
+                return self._died()
+            self.kill()
+            return EngineLost(f"the postprocess hook did not load within {engine_timeout:g} s")
+        message = self.conn.recv()
+        return None if message == ("begun", None) else self._broke(message)
+
     def _hung(self, timeout: float | None) -> EngineLost:
         """Kill the host, which did not answer within ``timeout``; say why it was lost."""
         if self.process.poll() is not None:
@@ -201,6 +223,15 @@ class EngineHost:
         return EngineLost(
             f"protocol error: unexpected message from the GMAT engine: {message!r:.200}"
         )
+
+
+def hook_of(operation: str, arguments: tuple[Any, ...]) -> Any:
+    """The postprocess hook a request carries (None: none). The host imports a hook before
+    the first request that carries it and says ``("begun", None)``; that request's timeout
+    counts from there, as a first request's counts from the host's ``("ready", None)``."""
+    if operation == "run":
+        return arguments[4]
+    return arguments[0] if operation == "postprocess" else None
 
 
 def _block_sigint() -> set[signal.Signals] | None:
