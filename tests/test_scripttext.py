@@ -181,3 +181,21 @@ def test_a_number_for_a_text_field_keeps_its_place_among_the_run_s_writes(engine
     grid = {"Sat.DateFormat": ["UTCModJulian"], "Sat.Epoch": [31042.5]}
     frame = sweep(script, grid=grid, out=out, client=engine_client, progress=False).compute()
     assert frame["time"].iloc[0] == pd.Timestamp("2026-01-02 00:00:00")  # 31042.5 UTC
+
+
+@pytest.mark.real_gmat
+def test_real_gmat_reports_in_the_axes_each_run_gives_a_coordinate_system(real_client, tmp_path):
+    # R2026a ignores an API write of a CoordinateSystem's Axes (made when the script is
+    # read): every run with other axes failed "GMAT did not keep MyCS.Axes".
+    script = tmp_path / "frame.script"
+    text = (REAL_SCRIPTS / "reference.script").read_text()
+    text = text.replace("Create ForceModel", "Create CoordinateSystem MyCS\nMyCS.Origin = Earth\n"
+                        "MyCS.Axes = MJ2000Eq\n\nCreate ForceModel")  # fmt: skip
+    script.write_text(text.replace("Sat.X, Sat.Y, Sat.Z}", "Sat.X, Sat.MyCS.X, Sat.MyCS.Y}"))
+    out = tmp_path / "axes"
+    grid = {"MyCS.Axes": ["MJ2000Eq", "BodyFixed"]}
+    frame = sweep(script, grid=grid, out=out, client=real_client, progress=False).compute()
+    assert (frame["status"] == "ok").all(), entries(out)
+    first = frame.groupby(level=0)[["Sat.X", "Sat.MyCS.X"]].first()
+    assert first.loc[0, "Sat.MyCS.X"] == first.loc[0, "Sat.X"] == 6993.0
+    assert abs(first.loc[1, "Sat.MyCS.X"] - 6993.0) > 1000  # the Earth has turned

@@ -12,7 +12,9 @@ the script had it or is refused:
   Propagator takes its own copy of its force model and integrator when the script is
   read, so a later write reads back as set but the run flies the script's own (or, for
   ``Type``, is ignored); a ``CoordinateSystem`` written later converts the state instead
-  of reading the script's elements in the new frame.
+  of reading the script's elements in the new frame. Every field of a CoordinateSystem
+  too: its ``Axes`` are an object made when the script is read, so a later ``Axes``
+  write is ignored (and an ``Origin`` written later would not move a state given in it).
 * **On/Off fields** (:func:`rule`): a ReportFile's ``LeftJustify`` and ``ZeroFill``, whose
   ``SetField`` takes no text (so no value at all through gmat-run).
 
@@ -63,6 +65,7 @@ HELD_BY_COPY: dict[str, frozenset[str] | None] = {
     "ODEModel": None,
     "PropSetup": frozenset({"Type", "FM"}),
     "Spacecraft": frozenset({"CoordinateSystem"}),
+    "CoordinateSystem": None,
 }
 
 
