@@ -90,6 +90,14 @@ def test_gmat_s_own_error_line_replaces_gmat_run_s_status_message() -> None:
     assert gmat_error_line("Running mission...\n*** Mission run failed.") is None
 
 
+def test_a_value_gmat_did_not_keep_reads_as_its_sentence() -> None:
+    recorded = (
+        "ValueError: GMAT did not keep Sat.ECC = -0.46: it holds 0.46 once every override "
+        "is written (GMAT changed or ignored it instead of refusing it)"
+    )
+    assert explain(recorded).text() == recorded.removeprefix("ValueError: ")
+
+
 def test_the_script_interpreter_s_error_names_its_line() -> None:
     # GMAT R2026a's log when LoadScript refuses a script (captured from the real engine)
     log = (

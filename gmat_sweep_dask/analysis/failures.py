@@ -65,6 +65,8 @@ def explain(error: str | None, log_tail: str | None = None) -> Failure:
         if message.startswith("GMAT could not "):  # one sentence already: no prefix twice
             return Failure(message)
         return Failure(LOAD_FAILED, message)
+    if kind == "ValueError":  # a run's own check (a value GMAT did not keep, ...): a sentence
+        return Failure(message, from_log)
     if kind == "GmatOutputParseError":
         return Failure("an output of GMAT could not be read", message)
     if text.startswith("timeout: no result after "):
