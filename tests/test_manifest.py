@@ -235,3 +235,47 @@ def test_a_header_json_cannot_hold_leaves_no_file_behind(tmp_path) -> None:
     with pytest.raises(ValueError, match="does not fit in 64 bits"):
         ManifestWriter.create(tmp_path / "manifest.jsonl", {"kind": "header", "seed": 2**64})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_manifest_is_read_line_by_line_never_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1,000,000-run manifest (~375 MB) was read whole and split: ~920 MB-1.5 GB peak
+    before a line was parsed. It is read one line at a time now (benchmarks/README.md)."""
+    path = tmp_path / "manifest.jsonl"
+    data = write(path, [HEADER, HEADER, entry(0), entry(1, "failed", error="x")])
+    path.write_bytes(data + b'{"run_id": 2, "sta')  # and a torn tail
+
+    def whole(self: Path) -> bytes:
+        raise AssertionError(f"{self} read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", whole)
+    monkeypatch.setattr(Path, "read_text", whole)
+    loaded = mf.Manifest.load(path)
+    assert loaded.status_counts() == {"ok": 1, "failed": 1, "missing": 2}
+    assert loaded.torn and loaded.valid_bytes == len(data) and loaded.lost == []
+
+
+def test_runs_of_one_batch_share_their_outputs_in_memory_and_moves_reach_them_all(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "manifest.jsonl"
+    batch = {"report/Orbit": {"path": "data/report/Orbit/part-000000000-a.parquet", "rows": 5}}
+    other = {"report/Orbit": {"path": "data/report/Orbit/part-000000000-a.parquet", "rows": 6}}
+    write(path, [HEADER, entry(0, outputs=batch), entry(1, outputs=batch), entry(2, outputs=other)])
+    loaded = mf.Manifest.load(path)
+    first, second, third = (loaded.entries[r]["outputs"] for r in range(3))
+    assert first is second and first is not third and first == batch and third == other
+    loaded.apply_moves({batch["report/Orbit"]["path"]: "data/report/Orbit/compact-0-b.parquet"})
+    paths = {loaded.entries[r]["outputs"]["report/Orbit"]["path"] for r in range(3)}
+    assert paths == {"data/report/Orbit/compact-0-b.parquet"}
+    assert loaded.entries[0]["status"] is loaded.entries[2]["status"]
+
+
+def test_full_can_keep_only_the_runs_asked_for(tmp_path: Path) -> None:
+    """``show --run 7`` needs run 7 in full only, not a million full entries."""
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, *(entry(r, worker="w") for r in range(3))])
+    loaded = mf.Manifest.load(path, full={1})
+    assert [loaded.entries[r].get("worker") for r in range(3)] == [None, "w", None]
+    assert not loaded.full

@@ -17,10 +17,10 @@ from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.lock import held_by_live_driver
 
 
-def _load(sweep_dir: Path) -> mf.Manifest:
+def _load(sweep_dir: Path, *, full: bool = False) -> mf.Manifest:
     path = Path(sweep_dir)
     manifest = path if path.name == layout.MANIFEST else path / layout.MANIFEST
-    return mf.Manifest.load(manifest, full=True)
+    return mf.Manifest.load(manifest, full=full)
 
 
 def _swept_fields(design: dict[str, Any], sweep_dir: Path) -> list[str]:
@@ -43,7 +43,10 @@ def describe(sweep_dir: Path) -> str:
     header = manifest.header
     counts = manifest.status_counts()
     running = held_by_live_driver(manifest.path.parent)
-    wall = sessions.wall(header, manifest.entries.values(), running=running).describe()
+    timed = manifest  # the runs' timestamps only when the sessions do not say it all
+    if sessions.needs_run_times(header, running=running):
+        timed = _load(sweep_dir, full=True)
+    wall = sessions.wall(header, timed.entries.values(), running=running).describe()
     outputs = sorted({k for e in manifest.entries.values() for k in e.get("outputs", {})})
     design = header["design"]
     fields = _swept_fields(design, manifest.path.parent)

@@ -30,7 +30,7 @@ def one_run(sweep_dir: Path, run_id: int) -> str:
         UsageError: ``run_id`` is not a run of this sweep.
     """
     directory = SweepDir(sweep_dir)
-    manifest = directory.load(full=True)
+    manifest = directory.load(full={run_id})  # the other runs slim: a 1M-run sweep is large
     if not 0 <= run_id < manifest.run_count:
         raise UsageError(
             f"--run {run_id}: this sweep has runs 0..{manifest.run_count - 1}"
@@ -95,7 +95,8 @@ def matching_runs(sweep_dir: Path, expression: str) -> str:
     chosen = table[mask.to_numpy(dtype=bool)]
     params = [c for c in table.columns if c not in _RECORDED]
     headers = ["run", *params, "status", "duration", "attempts", "reason"]
-    entries = directory.load(full=True).entries if (chosen["status"] == mf.FAILED).any() else {}
+    failed = {int(r) for r in chosen.index[chosen["status"] == mf.FAILED]}
+    entries = directory.load(full=failed).entries if failed else {}
     rows = [
         [str(run_id), *_cells(row, params, entries.get(int(run_id)))]
         for run_id, row in chosen.iterrows()

@@ -20,14 +20,14 @@ modifies the file.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.errors import ManifestCorruptError, SweepDirError
 from gmat_sweep_dask.store import creation
+from gmat_sweep_dask.store.jsonlines import Lines
 from gmat_sweep_dask.store.pending import PendingRuns
 from gmat_sweep_dask.store.records import (
     FAILED,
@@ -39,16 +39,14 @@ from gmat_sweep_dask.store.records import (
     encode,
     is_data_path,
 )
+from gmat_sweep_dask.store.slim import SLIM_FIELDS, Slimmer, slim
 
-__all__ = ["FAILED", "MAGIC", "OK", "SCHEMA_VERSION", "Manifest", "encode"]
+__all__ = ["FAILED", "MAGIC", "OK", "SCHEMA_VERSION", "SLIM_FIELDS", "Manifest", "encode"]
 
 try:  # orjson parses manifests about twice as fast; json is the fallback
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - depends on the environment
     _loads = json.loads
-
-#: Entry fields kept in memory by default: what statuses, frames and compaction need.
-SLIM_FIELDS = ("run_id", "status", "outputs", "error", "attempts", "context")
 
 
 @dataclass
@@ -70,7 +68,7 @@ class Manifest:
 
     def add(self, entry: Mapping[str, Any]) -> None:
         """Make ``entry`` the latest entry of its run (slimmed unless this view is full)."""
-        self.entries[entry["run_id"]] = dict(entry) if self.full else _slim(entry)
+        self.entries[entry["run_id"]] = dict(entry) if self.full else slim(entry)
 
     @property
     def run_count(self) -> int:
@@ -97,10 +95,11 @@ class Manifest:
         return PendingRuns.excluding(self.run_count, done)
 
     @classmethod
-    def load(cls, path: str | Path, *, full: bool = False) -> Manifest:
+    def load(cls, path: str | Path, *, full: bool | Collection[int] = False) -> Manifest:
         """Parse ``path``; unreadable lines are skipped as lost, any other bad line raises.
 
-        ``full`` keeps every field of every entry (overrides, timestamps, worker, log).
+        ``full`` keeps every field of every entry (overrides, timestamps, worker, log), or
+        of the entries of the run ids it holds (``{7}``: ``show --run 7``).
 
         Raises:
             SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
@@ -109,30 +108,24 @@ class Manifest:
         """
         path = Path(path)
         try:
-            data = path.read_bytes()
+            handle = open(path, "rb")  # noqa: SIM115 - closed below; read line by line
         except FileNotFoundError:
             raise creation.no_manifest(path) from None
         except OSError as exc:
             raise SweepDirError(f"{path}: cannot read the manifest: {exc.strerror}") from exc
-        lines = data.split(b"\n")
-        complete, tail = lines[:-1], lines[-1]
-        torn = bool(tail)
-        valid_bytes = len(data) - len(tail)
-        if not complete:
-            if torn:
-                raise ManifestCorruptError(path, 1, "the header line is incomplete")
-            raise SweepDirError(f"{path}: the manifest is empty")
-        header, first = _header(path, complete)
-        state = _Fold(path, header, full)
-        state.lost.extend(range(1, first))
-        for number, raw in enumerate(complete[first:], start=first + 1):
-            if raw.strip():
-                state.fold_line(number, raw)
-        unterminated = False
+        with handle:
+            lines = Lines(path, handle)
+            header, first = _header(path, lines)
+            state = _Fold(path, header, full)
+            state.lost.extend(range(1, first))
+            for number, raw in enumerate(lines, start=first + 1):
+                if raw.strip():
+                    state.fold_line(number, raw)
+        torn, unterminated = bool(lines.tail), False
         if torn:
             # a complete record whose newline never reached the disk still counts
             try:
-                state.fold(len(lines), _parse(path, len(lines), tail))
+                state.fold(lines.count + 1, _parse(path, lines.count + 1, lines.tail))
             except ManifestCorruptError:
                 pass
             else:
@@ -140,19 +133,26 @@ class Manifest:
         header, entries = state.header, state.entries
         if state.moves:
             _apply_moves(entries, state.moves)
-        return cls(path, header, entries, valid_bytes, torn, unterminated, full, state.lost)
+        everything = full is True
+        return cls(path, header, entries, lines.valid, torn, unterminated, everything, state.lost)
 
 
-def _header(path: Path, complete: list[bytes]) -> tuple[dict[str, Any], int]:
-    """The header and the index of the line after it.
+def _header(path: Path, lines: Lines) -> tuple[dict[str, Any], int]:
+    """The header and its line number, from the first lines of ``lines``.
 
     Line 1 is the header. If it cannot be read, line 2 (its copy, in manifests written
     since the header is written twice) stands in for it.
     """
+    read = iter(lines)
+    line = next(read, None)
+    if line is None:
+        if lines.tail:
+            raise ManifestCorruptError(path, 1, "the header line is incomplete")
+        raise SweepDirError(f"{path}: the manifest is empty")
     try:
-        header = _parse(path, 1, complete[0])
+        header = _parse(path, 1, line)
     except ManifestCorruptError:
-        copy = _decode_or_lost(complete[1]) if len(complete) > 1 else None
+        copy = _decode_or_lost(next(read, b""))
         if not (isinstance(copy, dict) and copy.get("format") == MAGIC):
             raise
         header, first = copy, 2
@@ -165,12 +165,14 @@ def _header(path: Path, complete: list[bytes]) -> tuple[dict[str, Any], int]:
 class _Fold:
     """The header, entries and moves of the lines read so far."""
 
-    def __init__(self, path: Path, header: dict[str, Any], full: bool) -> None:
-        self.path, self.header, self.full = path, header, full
+    def __init__(self, path: Path, header: dict[str, Any], full: bool | Collection[int]) -> None:
+        self.path, self.header = path, header
+        self.full, self.keep = full is True, set() if isinstance(full, bool) else set(full)
         self.original = header
         self.entries: dict[int, dict[str, Any]] = {}
         self.moves: dict[str, str] = {}
         self.lost: list[int] = []
+        self.slim = Slimmer()
 
     def fold_line(self, number: int, raw: bytes) -> None:
         """Apply one complete line; a line that is not JSON is noted as lost."""
@@ -198,20 +200,8 @@ class _Fold:
             _note_move(self.path, number, self.moves, record["moved"])
         else:
             check_entry(self.path, number, record, int(self.header["run_count"]))
-            self.entries[record["run_id"]] = record if self.full else _slim(record)
-
-
-def _slim(entry: Mapping[str, Any]) -> dict[str, Any]:
-    slim = {k: entry[k] for k in SLIM_FIELDS if k in entry}
-    outputs = entry.get("outputs")
-    if isinstance(outputs, dict):
-        slim["outputs"] = {
-            key: {**loc, "path": sys.intern(loc["path"])}
-            if isinstance(loc, dict) and isinstance(loc.get("path"), str)
-            else loc
-            for key, loc in outputs.items()
-        }
-    return slim
+            whole = self.full or record["run_id"] in self.keep
+            self.entries[record["run_id"]] = record if whole else self.slim(record)
 
 
 def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any]:

@@ -152,16 +152,19 @@ def wall(
 ) -> Wall:
     """The wall time of the sweep whose manifest has ``header`` and run ``entries``.
 
-    ``entries`` need their ``started``/``ended`` timestamps (a full manifest load).
-    ``running``: a live driver holds the sweep now, so a last session without an end is
-    running (counted to now) rather than killed.
+    ``entries`` need their ``started``/``ended`` timestamps (a full manifest load) only
+    when :func:`needs_run_times` says so; they are not read otherwise. ``running``: a
+    live driver holds the sweep now, so a last session without an end is running
+    (counted to now) rather than killed.
     """
+    sessions = recorded(header)
+    if not needs_run_times(header, running=running):
+        entries = ()
     spans = [
         (s, e)
         for s, e in ((_time(x.get("started")), _time(x.get("ended"))) for x in entries)
         if s is not None and e is not None
     ]
-    sessions = recorded(header)
     if not sessions:
         if not spans:
             return Wall(())
@@ -181,6 +184,16 @@ def wall(
             interrupted += 1
         parts.append(max(took, 0.0))
     return Wall(tuple(parts), interrupted, live)
+
+
+def needs_run_times(header: Mapping[str, Any], *, running: bool = False) -> bool:
+    """Whether :func:`wall` needs the runs' timestamps: the sweep has no sessions, or
+    one that never recorded its end (killed) and is not the one running now."""
+    sessions = recorded(header)
+    return not sessions or any(
+        seconds(s) is None and not (running and i == len(sessions) - 1)
+        for i, s in enumerate(sessions)
+    )
 
 
 def _time(text: Any) -> datetime | None:

@@ -10,7 +10,7 @@ back from disk, refusing any that would lead outside the directory.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ class SweepDir:
             return False
         return all(p.name.startswith(layout.LOCK) for p in self.path.iterdir())
 
-    def load(self, *, full: bool = False) -> Manifest:
+    def load(self, *, full: bool | Collection[int] = False) -> Manifest:
         """Load the manifest (see :meth:`Manifest.load`)."""
         return Manifest.load(self.manifest_path, full=full)
 
