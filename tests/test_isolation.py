@@ -313,3 +313,24 @@ def test_a_ctrl_c_while_the_engine_host_starts_up_is_left_to_the_driver(
         for host in hosts:
             host.kill()
     assert [(a.error, a.host_lost) for a in answers] == [(None, False)] * 3
+
+
+def test_an_engine_killed_while_starting_fails_what_was_sent_to_it_as_never_started(
+    fault_script: Path, monkeypatch
+) -> None:
+    # A fresh host SIGSEGVed during its cold start: the first run sent to it was recorded
+    # "GMAT engine crashed (signal SIGSEGV)", as if it had crashed GMAT, though it never ran.
+    import signal
+
+    isolation.shutdown()
+    monkeypatch.setenv("GMAT_STANDIN_BOOT_DELAY", "30")  # inherited by the next host
+    try:
+        pending = isolation.start_runs(str(fault_script), [_run(0), _run(1)], 5, 60.0)
+        deadline = time.monotonic() + 30
+        while isolation.host_pid() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(isolation.host_pid(), signal.SIGSEGV)
+        results = [run.result() for run in pending]
+    finally:
+        isolation.shutdown()
+    assert [r.error for r in results] == ["GMAT engine crashed (signal SIGSEGV) while starting"] * 2

@@ -175,7 +175,10 @@ class EngineHost:
                 return EngineLost(f"{self._died()} while starting")
             self.kill()
             return EngineLost(f"the GMAT engine process did not start within {engine_timeout:g} s")
-        message = self.conn.recv()
+        try:
+            message = self.conn.recv()
+        except (EOFError, OSError):  # it died starting: no request sent to it ran
+            return EngineLost(f"{self._died()} while starting")
         if message != ("ready", None):
             return self._broke(message)
         self.ready = True
