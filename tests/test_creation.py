@@ -159,7 +159,7 @@ def test_a_marker_naming_a_path_outside_the_directory_removes_nothing(tmp_path: 
     (out / "script" / "leo.script").write_text("x")
     (tmp_path / "precious").write_text("keep")
     listed = ["script/leo.script", "../precious"]
-    (out / ".creating").write_text(json.dumps({"creating": listed}))
+    (out / ".creating").write_text(json.dumps({"format": creation.FORMAT, "creating": listed}))
     sweep_dir = SweepDir(out)
     with pytest.raises(SweepDirError, match=r"'\.\./precious' lies outside"), sweep_dir.locked():
         sweep_dir.clear_unfinished()
@@ -167,7 +167,31 @@ def test_a_marker_naming_a_path_outside_the_directory_removes_nothing(tmp_path: 
     assert (out / "script" / "leo.script").exists()
 
 
-def test_a_marker_cut_short_lists_nothing_and_is_removed(tmp_path: Path) -> None:
-    (tmp_path / ".creating").write_bytes(b'{"creat')
+@pytest.mark.parametrize("cut", [0, 7, 40, 60])
+def test_a_marker_cut_short_lists_nothing_and_is_removed(cut: int, tmp_path: Path) -> None:
+    """A crash before the marker's fsync can leave part of it (nothing else was written)."""
+    creation.begin(tmp_path, ["script/leo.script"])
+    marker = tmp_path / ".creating"
+    marker.write_bytes(marker.read_bytes()[:cut])
+    assert creation.unfinished(tmp_path)
     creation.clear(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text", ["my notes", '{"creating": ["notes.txt"]}'])
+def test_a_file_named_like_the_marker_that_is_not_ours_is_left_alone(
+    text: str, tmp_path: Path
+) -> None:
+    """A user's own ``.creating`` (not our format) is no unfinished creation: nothing is
+    removed, and the directory is refused as not empty."""
+    from conftest import EXAMPLE
+
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / ".creating").write_text(text)
+    (out / "notes.txt").write_text("mine")
+    refused = cli("run", str(EXAMPLE), "--grid", "Sat.SMA=7000", "--out", str(out), "-q")
+    assert refused.returncode == 2 and "is not an empty directory" in refused.stderr
+    assert (out / ".creating").read_text() == text and (out / "notes.txt").exists()
+    shown = cli("show", str(out))
+    assert shown.returncode == 2 and "no manifest here" in shown.stderr

@@ -10,8 +10,9 @@ fsync'd before any of them, and removes it once the manifest is in place.
 A directory holding the marker and no manifest is an unfinished creation: nothing ran.
 The next run clears it under the sweep's lock (no live driver is still creating it):
 exactly the files the marker lists are removed, then the directories they leave empty,
-then the marker. Any other file is left alone, and the directory is refused as not
-empty, naming it. Commands that need a manifest say how to go on (:func:`no_manifest`).
+then the marker. Any other file is left alone (a ``.creating`` that is not ours too),
+and the directory is refused as not empty. Commands that need a manifest say how to go
+on (:func:`no_manifest`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gmat_sweep_dask.errors import SweepDirError
 from gmat_sweep_dask.store import layout
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.durable import fsync_dir
+
+FORMAT = "gmat-sweep-dask creation"
 
 
 def begin(sweep_dir: Path, files: Iterable[str]) -> None:
@@ -35,7 +40,7 @@ def begin(sweep_dir: Path, files: Iterable[str]) -> None:
     for name in files:
         parent, _, base = name.rpartition("/")
         listed += [name, f"{parent}/.{base}.tmp" if parent else f".{base}.tmp"]
-    text = json.dumps({"creating": listed}).encode()
+    text = json.dumps({"format": FORMAT, "creating": listed}).encode()
     fd = os.open(sweep_dir / layout.CREATING, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     try:
         os.write(fd, text)
@@ -46,33 +51,59 @@ def begin(sweep_dir: Path, files: Iterable[str]) -> None:
 
 
 def finish(sweep_dir: Path) -> None:
-    """Remove the marker: the manifest is in place (or was all along)."""
-    with contextlib.suppress(FileNotFoundError):
-        (sweep_dir / layout.CREATING).unlink()
+    """Remove the marker (if it is ours): the manifest is in place (or was all along)."""
+    if _listed(sweep_dir) is not None:
+        with contextlib.suppress(FileNotFoundError):
+            (sweep_dir / layout.CREATING).unlink()
 
 
 def unfinished(sweep_dir: Path) -> bool:
-    """Whether ``sweep_dir`` holds an interrupted creation: the marker, no manifest."""
+    """Whether ``sweep_dir`` holds an interrupted creation: our marker, no manifest."""
+    return _listed(sweep_dir) is not None and not (sweep_dir / layout.MANIFEST).exists()
+
+
+def _listed(sweep_dir: Path) -> list[Any] | None:
+    """What our marker lists ([] for one cut short: empty, or a part of its one write);
+    None if there is none, or the file of that name is not ours (a user's, a link...)."""
     marker = sweep_dir / layout.CREATING
-    return (marker.is_file() or marker.is_symlink()) and not (sweep_dir / layout.MANIFEST).exists()
+    try:
+        if not stat.S_ISREG(marker.lstat().st_mode):
+            return None
+        data = marker.read_bytes()
+    except OSError:
+        return None
+    head = json.dumps({"format": FORMAT, "creating": []}).encode()[:-3]
+    if head.startswith(data.rstrip(b"\0")) or (data.startswith(head) and _torn(data)):
+        return []  # cut short (a crash before its fsync): nothing was written after it
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return None
+    ours = isinstance(record, dict) and record.get("format") == FORMAT
+    return record.get("creating") if ours and isinstance(record.get("creating"), list) else None
+
+
+def _torn(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return True
+    return False
 
 
 def clear(sweep_dir: Path) -> None:
     """Remove what an interrupted creation listed in its marker, then the marker (call
     with the lock held). A marker cut short (killed while writing it: nothing was written
-    after it) lists nothing.
+    after it: empty) lists nothing; a file of that name that is not ours is left alone.
 
     Raises:
         SweepDirError: the marker lists a path outside the sweep directory (named);
             nothing is removed then.
     """
     marker = sweep_dir / layout.CREATING
-    try:
-        listed = json.loads(marker.read_bytes())["creating"]
-    except (OSError, ValueError, TypeError, KeyError):
-        listed = []
-    if not isinstance(listed, list):
-        listed = []
+    listed = _listed(sweep_dir)
+    if listed is None:
+        return
     paths = [confined(sweep_dir, name, what="file of an unfinished creation") for name in listed]
     folders: set[Path] = set()
     for path in paths:
