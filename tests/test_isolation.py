@@ -315,21 +315,32 @@ def test_a_ctrl_c_while_the_engine_host_starts_up_is_left_to_the_driver(
     assert [(a.error, a.host_lost) for a in answers] == [(None, False)] * 3
 
 
-def test_an_engine_killed_while_starting_fails_what_was_sent_to_it_as_never_started(
+def test_an_engine_killed_while_starting_costs_no_run_and_twice_fails_them_as_never_run(
     fault_script: Path, monkeypatch
 ) -> None:
     # A fresh host SIGSEGVed during its cold start: the first run sent to it was recorded
     # "GMAT engine crashed (signal SIGSEGV)", as if it had crashed GMAT, though it never ran.
     import signal
 
+    def kill_starting_host(previous: int | None = None) -> int:
+        deadline = time.monotonic() + 30
+        while isolation.host_pid() in (None, previous) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pid = isolation.host_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGSEGV)
+        return pid
+
     isolation.shutdown()
-    monkeypatch.setenv("GMAT_STANDIN_BOOT_DELAY", "30")  # inherited by the next host
+    monkeypatch.setenv("GMAT_STANDIN_BOOT_DELAY", "1")  # inherited by the next hosts
     try:
         pending = isolation.start_runs(str(fault_script), [_run(0), _run(1)], 5, 60.0)
-        deadline = time.monotonic() + 30
-        while isolation.host_pid() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(isolation.host_pid(), signal.SIGSEGV)
+        kill_starting_host()  # once: they go to a fresh host, which starts
+        assert [run.result().status for run in pending] == ["ok", "ok"]
+        isolation.shutdown()
+        pending = isolation.start_runs(str(fault_script), [_run(2), _run(3)], 5, 60.0)
+        first = kill_starting_host()
+        kill_starting_host(first)  # twice in a row: a GMAT that cannot start fails them
         results = [run.result() for run in pending]
     finally:
         isolation.shutdown()

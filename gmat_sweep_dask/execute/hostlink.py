@@ -43,6 +43,10 @@ class EngineLost(EngineError):
     """The engine host died, was killed at a deadline, or broke the protocol."""
 
 
+class EngineDiedStarting(EngineLost):
+    """The engine host died before it was ready: nothing sent to it ran."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """The outcome of one request: a value, a failed request, or a lost host."""
@@ -172,17 +176,22 @@ class EngineHost:
     def _await_ready(self, engine_timeout: float) -> EngineLost | None:
         if not _poll(self.conn, lambda: max(self.started + engine_timeout - time.monotonic(), 0)):
             if self.process.poll() is not None:
-                return EngineLost(f"{self._died()} while starting")
+                return self._died_starting()
             self.kill()
             return EngineLost(f"the GMAT engine process did not start within {engine_timeout:g} s")
         try:
             message = self.conn.recv()
         except (EOFError, OSError):  # it died starting: no request sent to it ran
-            return EngineLost(f"{self._died()} while starting")
+            return self._died_starting()
         if message != ("ready", None):
             return self._broke(message)
         self.ready = True
         return None
+
+    def _died_starting(self) -> EngineLost:
+        """Reap the host, which went away before it was ready; say how (stopped, or not)."""
+        died = self._died()
+        return died if self.stopped else EngineDiedStarting(f"{died} while starting")
 
     def _await_begun(self, engine_timeout: float) -> EngineLost | None:
         """Wait (at most ``engine_timeout``) for the host to import a request's hook."""

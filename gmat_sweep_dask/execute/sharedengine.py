@@ -14,7 +14,13 @@ import threading
 from collections import deque
 from typing import Any
 
-from gmat_sweep_dask.execute.hostlink import STOPPED, Answer, EngineHost, EngineLost
+from gmat_sweep_dask.execute.hostlink import (
+    STOPPED,
+    Answer,
+    EngineDiedStarting,
+    EngineHost,
+    EngineLost,
+)
 from gmat_sweep_dask.execute.ticket import RECEIVER_DIED, Ticket
 
 PIPELINE_DEPTH = 3
@@ -31,7 +37,8 @@ class SharedEngine:
     A receiver thread waits for the answer to the head request (within its deadline);
     when the host is lost, the head request fails and the ones sent behind it, which
     never started, are sent again to a fresh host (all of them fail instead if the host
-    never became ready). Hosts are started by the receiver thread only: a host dies with
+    never became ready, unless it died starting for the first time in a row: they go
+    to a fresh host again). Hosts are started by the receiver thread only: a host dies with
     the thread that started it (Linux parent-death signal), and the receiver lives as
     long as the process. :meth:`warm` starts a host before the first request.
     """
@@ -43,6 +50,8 @@ class SharedEngine:
         self._host: EngineHost | None = None
         self._receiver: threading.Thread | None = None
         self._warm = False
+        self._died_starting = False
+        """Whether the last host died before it was ready (the next such death fails)."""
 
     def submit(
         self,
@@ -157,17 +166,31 @@ class SharedEngine:
             self._settle(head, answer)
 
     def _settle(self, head: Ticket, answer: Answer) -> None:
-        """Hand ``answer`` to ``head`` and move the queue on."""
+        """Hand ``answer`` to ``head`` and move the queue on.
+
+        A host that died before it was ready ran nothing: what was sent to it goes to one
+        fresh host more, and fails only if that one dies starting too (a GMAT that cannot
+        start must not restart forever).
+        """
         with self._cond:
-            self._sent.popleft()
             also_failed: list[Ticket] = []
-            if answer.host_lost and answer.started:  # those behind never started: resend
-                self._waiting.extendleft(reversed(self._sent))
-                self._sent.clear()
-            elif answer.host_lost:  # the host never became ready: nothing sent to it ran
+            if answer.host_lost and not answer.started:
+                if isinstance(answer.error, EngineDiedStarting) and not self._died_starting:
+                    self._died_starting = True
+                    self._waiting.extendleft(reversed(self._sent))
+                    self._sent.clear()
+                    self._send()
+                    return
+                self._sent.popleft()
                 also_failed, self._sent = list(self._sent), deque()
-            elif self._sent:
-                self._sent[0].begin()
+            else:
+                self._died_starting = False
+                self._sent.popleft()
+                if answer.host_lost:  # those behind never started: resend
+                    self._waiting.extendleft(reversed(self._sent))
+                    self._sent.clear()
+                elif self._sent:
+                    self._sent[0].begin()
             self._send()
         for ticket in (head, *also_failed):
             ticket.resolve(answer)
