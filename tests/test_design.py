@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,3 +177,31 @@ def test_a_parquet_table_saved_with_a_field_as_its_index_keeps_that_field(tmp_pa
         Samples(read_table(path))
     table.set_index(pd.Index([5, 6])).to_parquet(path)  # an unnamed index: not a field
     assert Samples(read_table(path)).overrides([0]) == [{"Sat.SMA": 7000.0, "Sat.ECC": 0.01}]
+
+
+def test_text_that_is_not_utf8_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A grid value holding a byte like 0xff (a lone surrogate once Python decodes the
+    command line) created the sweep directory, then ended in a UnicodeEncodeError
+    traceback when the first batch was built. One line now, exit 2, nothing written."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import EXAMPLE
+
+    with pytest.raises(SpecError, match=r"text 'Lu\\xffna' is not valid UTF-8"):
+        Grid({"FM.PointMasses": [["Earth", os.fsdecode(b"Lu\xffna")]]})
+    out = tmp_path / "s"
+    command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(EXAMPLE), "--out", str(out)]
+    result = subprocess.run(
+        [*command, "--grid", os.fsdecode(b"Orbit.Filename=or\xffbit.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "gmat-sweep-dask: error: grid Orbit.Filename: text 'or\\xffbit.txt' is not valid "
+        "UTF-8; GMAT takes UTF-8 text only"
+    ]
+    assert not out.exists()

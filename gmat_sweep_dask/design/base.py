@@ -126,7 +126,9 @@ def check_value(value: Any, *, where: str) -> Any:
     value = native(value)
     if isinstance(value, list | tuple | np.ndarray):
         return check_list(value, where=where)
-    if isinstance(value, bool | str):
+    if isinstance(value, str):
+        return check_text(value, where=where)
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if not -(2**63) <= value < 2**63:
@@ -159,6 +161,8 @@ def check_list(value: Any, *, where: str) -> list[Any]:
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise SpecError(f"{where}: list {shown!r} holds {item!r}, which is not finite")
+        if isinstance(item, str):
+            check_text(item, where=where)
         if isinstance(item, int) and not -(2**63) <= item < 2**63:
             raise SpecError(
                 f"{where}: list {shown!r} holds the integer {item}, which is out of range; "
@@ -168,6 +172,29 @@ def check_list(value: Any, *, where: str) -> list[Any]:
     if 0 < texts < len(items):
         raise SpecError(f"{where}: list {shown!r} mixes text and numbers")
     return items
+
+
+def check_text(value: str, *, where: str) -> str:
+    """``value`` if it is text GMAT can take: UTF-8 (a byte such as 0xff read from a
+    command line or a file is a lone surrogate here, and failed the sweep mid-way).
+
+    Raises:
+        SpecError: naming the value, its undecodable bytes shown as ``\\xff``.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape" if _escaped(value) else "replace")
+        raise SpecError(
+            f"{where}: text '{shown.decode('utf-8', 'backslashreplace')}' is not valid "
+            "UTF-8; GMAT takes UTF-8 text only"
+        ) from None
+    return value
+
+
+def _escaped(value: str) -> bool:
+    """Whether every lone surrogate in ``value`` stands for an undecodable byte."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
 
 
 def as_text(value: Any) -> Any:
