@@ -583,3 +583,18 @@ def test_environment_fault_and_logs_of_setup_and_runs(tmp_path: Path) -> None:
     assert setup_log.read_text().split() == [pid]  # GMAT bootstrapped once in the process
     runs = [line.split() for line in run_log.read_text().splitlines()]
     assert runs == [[pid, str(tmp_path / f"w{i}")] for i in range(3)]
+
+
+def test_an_ephemeris_is_written_between_its_initial_and_final_epochs_as_r2026a_does(
+    tmp_path: Path,
+) -> None:
+    # The stand-in ignored InitialEpoch and FinalEpoch: a sweep over them was ok with no
+    # effect. Real GMAT R2026a (tests/gmat_real/scripts/ephemeris.script, 60 s steps) starts
+    # at InitialEpoch, steps from there and stops at FinalEpoch's last step.
+    script = Path(__file__).parent / "gmat_real" / "scripts" / "ephemeris.script"
+    mission = Mission.load(script)
+    mission["Eph.InitialEpoch"] = "01 Jan 2026 00:10:30.000"
+    mission["Eph.FinalEpoch"] = "01 Jan 2026 00:30:00.000"
+    eph = mission.run(working_dir=tmp_path, overwrite=True).ephemerides["Eph"]
+    stamps = pd.to_datetime(eph.iloc[:, 0]).dt.strftime("%H:%M:%S")
+    assert (stamps.iloc[0], stamps.iloc[-1], len(stamps)) == ("00:10:30", "00:29:30", 20)

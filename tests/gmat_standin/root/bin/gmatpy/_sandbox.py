@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kepler, _outputs, _params, _solver
+from . import _kepler, _outputs, _params, _solver, _timesys
 from ._base import APIException, GmatObject
 from ._resources import (
     CARTESIAN,
@@ -308,7 +308,7 @@ class Sandbox:
             step = float(props[0].get_value("InitialStepSize")) if props else 60.0
         else:
             step = float(step_text)
-        t_start = sat.segments[0][0]
+        t_start, first, last = self._ephemeris_span(eph, sat)
         times, pos, vel = [], [], []
         for t0, t1, orbit in sat.segments:
             k0 = math.ceil((t0 - t_start) / step - 1e-9)
@@ -316,10 +316,19 @@ class Sandbox:
             t = np.unique(np.concatenate([[t0], grid[(grid > t0) & (grid < t1)], [t1]]))
             if times and abs(t[0] - times[-1][-1]) < 5e-4:
                 t = t[1:]
+            # R2026a: from InitialEpoch on its grid, to FinalEpoch's last grid point
+            keep = (t >= t_start - 5e-4) & (t <= last + 5e-4)
+            if first is not None or last != math.inf:
+                keep &= np.isin(t, grid) | ((t == t1) & (last == math.inf))
+            t = t[keep]
+            if not len(t):
+                continue
             r, v = orbit.states(t)
             times.append(t)
             pos.append(r)
             vel.append(v)
+        if not times:
+            raise RunError(f"EphemerisFile {eph.GetName()}: no step between its epochs")
         _outputs.write_oem(
             self._path(eph),
             sat.obj.GetName(),
@@ -329,6 +338,20 @@ class Sandbox:
             np.concatenate(vel),
             int(eph.get_value("InterpolationOrder")),
         )
+
+    @staticmethod
+    def _ephemeris_span(eph: EphemerisFile, sat: _Sat) -> tuple[float, float | None, float]:
+        """The grid's origin, the InitialEpoch (None: the spacecraft's) and the FinalEpoch
+        (inf: the spacecraft's) of an ephemeris, UTC seconds since J2000."""
+        layout = str(eph.get_value("EpochFormat"))
+        first_text, last_text = eph.get_value("InitialEpoch"), eph.get_value("FinalEpoch")
+        first = None
+        if first_text != "InitialSpacecraftEpoch":
+            first = _timesys.parse_epoch(str(first_text).strip("'"), layout)
+        last = math.inf
+        if last_text != "FinalSpacecraftEpoch":
+            last = _timesys.parse_epoch(str(last_text).strip("'"), layout)
+        return (sat.segments[0][0] if first is None else first), first, last
 
     def _write_contacts(self, loc: ContactLocator) -> None:
         target = loc.get_value("Target")
