@@ -144,3 +144,58 @@ def test_a_lost_snapshot_is_refused_before_any_run_and_restoring_it_resumes(
     result = CliRunner().invoke(main, ["resume", str(out), *scheduler])
     assert result.exit_code == 0, result.output
     assert open_sweep(out).compute().equals(expected)
+
+
+def test_a_changed_snapshot_copy_is_found_includes_too(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "sat.txt").write_text("% the spacecraft\n")
+    main = project / "main.script"
+    main.write_text("#Include 'sat.txt'\n% end\n")
+    out = tmp_path / "s"
+    out.mkdir()
+    frozen = snapshot.take(main, out)
+    assert snapshot.damaged(frozen, out) == []  # copies with rewritten includes too
+    (out / "script" / "sat.txt").write_text("% another spacecraft\n")
+    (out / "script" / "main.script").unlink()
+    assert snapshot.damaged(frozen, out) == [
+        "script/main.script (missing)",
+        "script/sat.txt (changed)",
+    ]
+
+
+def test_a_changed_snapshot_is_refused_before_any_run_and_verify_names_it(
+    client, tmp_path: Path
+) -> None:
+    """The workers run the snapshot: an edited or damaged copy ran the runs still to run
+    under other text than the manifest records, each recorded ok."""
+    from gmat_sweep_dask import verify
+
+    out = tmp_path / "s"
+    grid = Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]})
+    Sweep(SCRIPTS / "leo.script", grid, out).run(client, progress=False)
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    del lines[next(i for i, line in enumerate(lines) if '"run_id":1' in line)]  # run 1 to redo
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    before = (out / "manifest.jsonl").read_bytes()
+    frozen = out / "script" / "leo.script"
+    kept = frozen.read_bytes()
+    frozen.write_bytes(kept.replace(b"Sat.ECC = 0.001", b"Sat.ECC = 0.2"))
+    assert frozen.read_bytes() != kept
+    scheduler = ["--scheduler", client.scheduler.address]
+    result = CliRunner().invoke(main, ["resume", str(out), *scheduler])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"gmat-sweep-dask: error: {out}: the sweep's script snapshot changed since it was "
+        "written: script/leo.script (changed); the runs still to run would run other text "
+        "than the manifest records: restore it from a copy of the sweep directory"
+    ]
+    assert (out / "manifest.jsonl").read_bytes() == before
+    report = verify(out)
+    assert not report.ok and [d.describe() for d in report.script] == [
+        "script/leo.script: changed since it was written"
+    ]
+    frozen.write_bytes(kept)
+    assert verify(out).ok
+    result = CliRunner().invoke(main, ["resume", str(out), *scheduler])
+    assert result.exit_code == 0, result.output

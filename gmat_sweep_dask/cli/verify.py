@@ -40,10 +40,11 @@ def verify_command(sweep_dir: Path) -> None:
             f"{report.files} data files of {report.runs} ok runs verified: no damage — {report.out}"
         )
         return
-    for damage in [*report.damaged, *([report.design] if report.design else [])]:
+    design = [report.design] if report.design else []
+    for damage in [*report.damaged, *design, *report.script]:
         click.echo(f"damaged: {damage.describe()}")
     runs = report.run_ids
-    if report.damaged or report.design is None:
+    if report.damaged or not (design or report.script):
         again = f"; `gmat-sweep-dask resume {sweep_dir}` runs them again" if runs else ""
         click.echo(
             f"{len({d.path for d in report.damaged})} of {report.files} data files damaged, "
@@ -56,5 +57,11 @@ def verify_command(sweep_dir: Path) -> None:
         click.echo(
             f"{report.design.path} holds every run's parameters: no frame opens and no run "
             f"can run again until it is restored from a copy of the sweep directory{intact}"
+        )
+    if report.script:
+        click.echo(
+            "the script snapshot is what the runs still to run would run: nothing more runs "
+            "until it is restored from a copy of the sweep directory (recorded runs are "
+            "not affected)"
         )
     sys.exit(EXIT_DAMAGED)

@@ -6,7 +6,8 @@ while the sweep runs changes nothing. The main script keeps its name; included f
 below the script's directory keep their relative place, any other (absolute or ``..``)
 goes to ``script/_include/`` and the ``#Include`` line of the copy is rewritten to it.
 The header records, per copied file, where it came from and the canonical SHA-256 of
-its text, so :func:`drift` can say which of the user's files changed since.
+its text, so :func:`drift` can say which of the user's files changed since, and that of
+the copy written, so :func:`damaged` can say which copies changed since.
 
 Only the script and its includes are frozen; data files the mission reads (ephemeris
 or attitude inputs, gravity models) are read where the script says.
@@ -72,8 +73,32 @@ def take(
         final.parent.mkdir(parents=True, exist_ok=True)
         with writing(final) as tmp:
             tmp.write_bytes(text.encode("utf-8", errors="surrogateescape"))
-        files[target] = {"source": str(source), "sha256": _sha(original)}
+        files[target] = {"source": str(source), "sha256": _sha(original), "copy_sha256": _sha(text)}
     return {"path": plan[script.resolve()][0], "files": files}
+
+
+def damaged(snapshot: dict[str, Any], sweep_dir: Path) -> list[str]:
+    """The snapshot's copies in ``sweep_dir`` that are gone or no longer hold the text
+    written, as ``"<sweep-relative path> (missing|changed)"``.
+
+    The text written is recorded as ``copy_sha256``; snapshots recorded before that
+    compare copies without ``#Include`` lines (written as read) with ``sha256``.
+    """
+    from gmat_sweep_dask.store.confine import confined
+
+    found = []
+    for target, record in snapshot.get("files", {}).items():
+        try:
+            text = canonical_text(confined(sweep_dir, target, what="script snapshot").read_bytes())
+        except OSError:
+            found.append(f"{target} (missing)")
+            continue
+        expected = record.get("copy_sha256")
+        if expected is None and not _INCLUDE.search(text):
+            expected = record.get("sha256")
+        if expected is not None and _sha(text) != expected:
+            found.append(f"{target} (changed)")
+    return found
 
 
 def drift(snapshot: dict[str, Any], main: Path | None) -> list[str]:

@@ -189,10 +189,12 @@ class SweepDir:
         return self.inside(str(recorded.get("path")), what="script snapshot")
 
     def check_snapshot(self, manifest: Manifest) -> None:
-        """Refuse to run more of a sweep whose script snapshot is gone (the workers run it).
+        """Refuse to run more of a sweep whose script snapshot is gone or changed (the
+        workers run it: the runs still to run would run other text than recorded).
 
         Raises:
-            SweepDirError: the recorded snapshot is missing or not a file.
+            SweepDirError: a file of the recorded snapshot is missing, not a file, or
+                holds other text than was written (each named).
         """
         script = self.run_script(manifest)
         if script is not None and not script.is_file():
@@ -200,6 +202,14 @@ class SweepDir:
                 f"{self.path}: the sweep's script snapshot {script.relative_to(self.path)} is "
                 "missing, and the runs still to run need it; restore it from a copy of the "
                 "sweep directory"
+            )
+        recorded = manifest.header.get("snapshot")
+        found = snapshot.damaged(recorded, self.path) if isinstance(recorded, dict) else []
+        if found:
+            raise SweepDirError(
+                f"{self.path}: the sweep's script snapshot changed since it was written: "
+                f"{', '.join(found)}; the runs still to run would run other text than the "
+                "manifest records: restore it from a copy of the sweep directory"
             )
 
     def inside(self, relative: str, *, what: str = "path") -> Path:

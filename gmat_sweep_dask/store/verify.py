@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmat_sweep_dask.errors import SweepDirError, UsageError
-from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import layout, snapshot
 from gmat_sweep_dask.store import manifest as mf
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.datafiles import open_verified
@@ -59,11 +59,14 @@ class VerifyReport:
     design: Damage | None = None
     """The design's side file (a samples table) when it is damaged: it holds every run's
     parameters, so no frame opens and nothing runs until it is restored."""
+    script: list[Damage] = field(default_factory=list)
+    """Files of the script snapshot that are gone or changed since they were written:
+    the recorded runs are not affected, but nothing more runs until they are restored."""
 
     @property
     def ok(self) -> bool:
         """Whether nothing is damaged."""
-        return not self.damaged and self.design is None
+        return not self.damaged and self.design is None and not self.script
 
     @property
     def run_ids(self) -> list[int]:
@@ -186,6 +189,11 @@ def verify(out: str | Path) -> VerifyReport:
         for prefix in (f"{sweep.path / where}: ", f"{sweep.path}: "):
             said = said.removeprefix(prefix)
         report.design = Damage(where, said, ())
+    recorded = manifest.header.get("snapshot")
+    for found in snapshot.damaged(recorded, sweep.path) if isinstance(recorded, dict) else []:
+        path, _, what = found.rpartition(" (")
+        problem = MISSING if what == "missing)" else "changed since it was written"
+        report.script.append(Damage(path, problem, ()))
     return report
 
 
