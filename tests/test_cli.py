@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -374,6 +376,15 @@ def test_more_local_workers_than_the_machine_can_start_are_refused_before_any_st
     assert "LocalCluster" not in result.stderr and not out.exists()
 
 
+@pytest.fixture(scope="module")
+def two_run_cli_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-run sweep made once by ``gmat-sweep-dask run``; tests damage copies."""
+    out = tmp_path_factory.mktemp("cli-sweep") / "s"
+    made = cli("run", str(EXAMPLE), "--grid", "Sat.SMA=7000,7100", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    return out
+
+
 @pytest.mark.parametrize(
     ("update", "needle"),
     [
@@ -388,16 +399,13 @@ def test_more_local_workers_than_the_machine_can_start_are_refused_before_any_st
     ],
 )
 def test_a_crafted_header_update_is_one_line_everywhere(
-    client, example_script: Path, tmp_path: Path, update: dict, needle: str
+    client, two_run_cli_sweep: Path, tmp_path: Path, update: dict, needle: str
 ) -> None:
     from gmat_sweep_dask import open_sweep
     from gmat_sweep_dask.errors import UsageError
 
     out = tmp_path / "s"
-    assert (
-        cli("run", str(example_script), "--grid", "Sat.SMA=7000,7100", "--out", str(out)).returncode
-        == 0
-    )
+    shutil.copytree(two_run_cli_sweep, out)  # one CLI sweep made per module, not per case
     line = json.dumps({"update": update}) + "\n"
     with (out / "manifest.jsonl").open("a") as manifest:
         manifest.write(line + line)
