@@ -147,10 +147,11 @@ def test_a_driver_killed_just_after_the_manifest_leaves_a_sweep_that_resumes(
     command = ["run", str(EXAMPLE), "--grid", "Sat.SMA=7000,7100", "--out", str(out)]
     killed_while_creating("finish", [*command, "--workers", "1", "-q"], tmp_path)
     assert (out / ".creating").exists() and (out / "manifest.jsonl").exists()
+    (out / "manifest.jsonl.new").write_bytes(b"")  # as a kill after the link leaves it
     resumed = cli("resume", str(out), "--workers", "1", "-q")
     assert resumed.returncode == 0, resumed.stderr
     assert Manifest.load(out / "manifest.jsonl").status_counts() == {"ok": 2}
-    assert not (out / ".creating").exists()
+    assert not (out / ".creating").exists() and not (out / "manifest.jsonl.new").exists()
 
 
 def test_a_marker_naming_a_path_outside_the_directory_removes_nothing(tmp_path: Path) -> None:

@@ -51,10 +51,19 @@ def begin(sweep_dir: Path, files: Iterable[str]) -> None:
 
 
 def finish(sweep_dir: Path) -> None:
-    """Remove the marker (if it is ours): the manifest is in place (or was all along)."""
-    if _listed(sweep_dir) is not None:
-        with contextlib.suppress(FileNotFoundError):
-            (sweep_dir / layout.CREATING).unlink()
+    """Remove the marker (if it is ours): the manifest is in place (or was all along);
+    with it the temporary files it lists that a kill just before may have left (the
+    manifest's ``.new``, a ``.<name>.tmp``), never the files the manifest names."""
+    listed = _listed(sweep_dir)
+    if listed is None:
+        return
+    for name in listed:
+        base = str(name).rpartition("/")[2]
+        if base == f"{layout.MANIFEST}.new" or (base.startswith(".") and base.endswith(".tmp")):
+            with contextlib.suppress(OSError, SweepDirError):
+                confined(sweep_dir, name, what="temporary file").unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (sweep_dir / layout.CREATING).unlink()
 
 
 def unfinished(sweep_dir: Path) -> bool:
