@@ -279,3 +279,12 @@ def test_full_can_keep_only_the_runs_asked_for(tmp_path: Path) -> None:
     loaded = mf.Manifest.load(path, full={1})
     assert [loaded.entries[r].get("worker") for r in range(3)] == [None, "w", None]
     assert not loaded.full
+
+
+def test_full_can_keep_the_entries_a_function_picks(tmp_path: Path) -> None:
+    """``show --failed`` needs the failed runs in full only (a 1M-run sweep: 1.8 GiB)."""
+    path = tmp_path / "manifest.jsonl"
+    records = [entry(0, "failed", worker="w"), entry(1, worker="w"), entry(2, "failed", worker="w")]
+    write(path, [HEADER, *records, entry(2, worker="w")])  # run 2 ok at last: slim
+    loaded = mf.Manifest.load(path, full=lambda e: e["status"] == "failed")
+    assert [loaded.entries[r].get("worker") for r in range(3)] == ["w", None, None]

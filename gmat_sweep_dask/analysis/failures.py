@@ -121,7 +121,8 @@ def failure_rows(sweep_dir: str | Path, *, limit: int | None = None) -> list[lis
     run's raw outputs were not kept.
     """
     directory = Path(sweep_dir)
-    manifest = mf.Manifest.load(directory / layout.MANIFEST, full=True)
+    failed = lambda entry: entry["status"] == mf.FAILED  # noqa: E731 - only those whole
+    manifest = mf.Manifest.load(directory / layout.MANIFEST, full=failed)
     rows = []
     for run_id in sorted(manifest.entries):
         entry = manifest.entries[run_id]

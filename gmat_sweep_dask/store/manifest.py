@@ -20,7 +20,7 @@ modifies the file.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,10 @@ from gmat_sweep_dask.store.records import (
     is_data_path,
 )
 from gmat_sweep_dask.store.slim import SLIM_FIELDS, Slimmer, slim
+
+#: Which entries :meth:`Manifest.load` keeps whole: all, those of these run ids, or those
+#: a function of the entry picks.
+Full = bool | Collection[int] | Callable[[Mapping[str, Any]], bool]
 
 __all__ = ["FAILED", "MAGIC", "OK", "SCHEMA_VERSION", "SLIM_FIELDS", "Manifest", "encode"]
 
@@ -95,11 +99,12 @@ class Manifest:
         return PendingRuns.excluding(self.run_count, done)
 
     @classmethod
-    def load(cls, path: str | Path, *, full: bool | Collection[int] = False) -> Manifest:
+    def load(cls, path: str | Path, *, full: Full = False) -> Manifest:
         """Parse ``path``; unreadable lines are skipped as lost, any other bad line raises.
 
         ``full`` keeps every field of every entry (overrides, timestamps, worker, log), or
-        of the entries of the run ids it holds (``{7}``: ``show --run 7``).
+        of the entries of the run ids it holds (``{7}``: ``show --run 7``), or of the
+        entries it returns True for (a function of the entry: the failed ones...).
 
         Raises:
             SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
@@ -165,9 +170,10 @@ def _header(path: Path, lines: Lines) -> tuple[dict[str, Any], int]:
 class _Fold:
     """The header, entries and moves of the lines read so far."""
 
-    def __init__(self, path: Path, header: dict[str, Any], full: bool | Collection[int]) -> None:
-        self.path, self.header = path, header
-        self.full, self.keep = full is True, set() if isinstance(full, bool) else set(full)
+    def __init__(self, path: Path, header: dict[str, Any], full: Full) -> None:
+        self.path, self.header, self.full = path, header, full is True
+        ids = set() if isinstance(full, bool) or callable(full) else set(full)
+        self.keep = full if callable(full) else (lambda record: record["run_id"] in ids)
         self.original = header
         self.entries: dict[int, dict[str, Any]] = {}
         self.moves: dict[str, str] = {}
@@ -200,7 +206,7 @@ class _Fold:
             _note_move(self.path, number, self.moves, record["moved"])
         else:
             check_entry(self.path, number, record, int(self.header["run_count"]))
-            whole = self.full or record["run_id"] in self.keep
+            whole = self.full or self.keep(record)
             self.entries[record["run_id"]] = record if whole else self.slim(record)
 
 

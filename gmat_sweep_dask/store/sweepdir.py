@@ -10,7 +10,7 @@ back from disk, refusing any that would lead outside the directory.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from gmat_sweep_dask.store import creation, layout, snapshot
 from gmat_sweep_dask.store.confine import confined
 from gmat_sweep_dask.store.header import new_header
 from gmat_sweep_dask.store.lock import SweepLock
-from gmat_sweep_dask.store.manifest import Manifest
+from gmat_sweep_dask.store.manifest import Full, Manifest
 from gmat_sweep_dask.store.manifest_writer import ManifestWriter
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class SweepDir:
             return False
         return all(p.name.startswith(layout.LOCK) for p in self.path.iterdir())
 
-    def load(self, *, full: bool | Collection[int] = False) -> Manifest:
+    def load(self, *, full: Full = False) -> Manifest:
         """Load the manifest (see :meth:`Manifest.load`)."""
         return Manifest.load(self.manifest_path, full=full)
 
