@@ -149,9 +149,17 @@ def wait_for_entries(manifest: Path, count: int, timeout: float = 60) -> None:
     raise AssertionError(f"{manifest}: fewer than {count} entries after {timeout} s")
 
 
+@pytest.fixture(scope="module")
+def clean_grid_frame(client, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The frame of Sat.SMA=7000:7400:24 swept without interruption, made once."""
+    from conftest import SCRIPTS
+
+    return _clean(client, SCRIPTS / "leo.script", tmp_path_factory.mktemp("durability") / "c")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_a_killed_driver_resumes_to_the_uninterrupted_frame(
-    sig: signal.Signals, client, tmp_path: Path
+    sig: signal.Signals, clean_grid_frame: pd.DataFrame, client, tmp_path: Path
 ) -> None:
     from conftest import SCRIPTS
 
@@ -179,9 +187,7 @@ def test_a_killed_driver_resumes_to_the_uninterrupted_frame(
     final = Manifest.load(out / "manifest.jsonl", full=True)
     for run_id in done:  # entries of runs done before the kill are untouched
         assert final.entries[run_id]["ended"] == partial.entries[run_id]["ended"]
-    clean = tmp_path / "clean"
-    clean_frame = _clean(client, script, clean)
-    pd.testing.assert_frame_equal(frame_of(out), clean_frame)
+    pd.testing.assert_frame_equal(frame_of(out), clean_grid_frame)
 
 
 def _clean(client, script: Path, out: Path) -> pd.DataFrame:

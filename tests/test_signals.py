@@ -47,6 +47,17 @@ def wait_for_entries(manifest: Path, count: int, timeout: float = 120) -> None:
     raise AssertionError(f"{manifest}: fewer than {count} entries after {timeout} s")
 
 
+@pytest.fixture(scope="module")
+def clean_frame(client, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The frame of GRID swept without interruption, made once for every case."""
+    from conftest import SCRIPTS
+
+    clean = tmp_path_factory.mktemp("signals") / "clean"
+    _, values = parse_axis(GRID)
+    Sweep(SCRIPTS / "leo.script", Grid({"Sat.SMA": values}), clean).run(client, progress=False)
+    return open_sweep(clean).compute().sort_index(kind="stable")
+
+
 @pytest.mark.parametrize(
     ("sig", "whom", "code"),
     [
@@ -55,7 +66,7 @@ def wait_for_entries(manifest: Path, count: int, timeout: float = 120) -> None:
     ],
 )
 def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_frame(
-    sig: signal.Signals, whom: str, code: int, client, tmp_path: Path
+    sig: signal.Signals, whom: str, code: int, clean_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     from conftest import SCRIPTS
     from gmat_standin import Gate
@@ -109,11 +120,8 @@ def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_f
     assert final.status_counts() == {"ok": 24}
     assert {r: final.entries[r]["ended"] for r in done} == done  # nothing finished was redone
 
-    clean = tmp_path / "clean"
-    _, values = parse_axis(GRID)
-    Sweep(script, Grid({"Sat.SMA": values}), clean).run(client, progress=False)
-    expected = open_sweep(clean).compute().sort_index(kind="stable")
-    pd.testing.assert_frame_equal(open_sweep(out).compute().sort_index(kind="stable"), expected)
+    resumed_frame = open_sweep(out).compute().sort_index(kind="stable")
+    pd.testing.assert_frame_equal(resumed_frame, clean_frame)
 
 
 def test_a_sweep_interrupted_before_it_recorded_anything_says_to_run_it_again(
