@@ -22,7 +22,8 @@ def group_members(group: int) -> list[str]:
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            command = cmdline.decode(errors="replace")  # any process's: not ours to choose
         except OSError:  # gone meanwhile
             continue
         state, _parent, pgrp = stat.rsplit(")", 1)[1].split()[:3]
