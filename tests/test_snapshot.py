@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import SCRIPTS
@@ -119,16 +120,24 @@ def test_the_header_records_the_snapshot(client, tmp_path: Path) -> None:
     )
 
 
-def test_a_lost_snapshot_is_refused_before_any_run_and_restoring_it_resumes(
-    client, tmp_path: Path
-) -> None:
+def run_1_to_redo(client, tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """A finished 3-run sweep in ``tmp_path/s`` whose run 1 is no longer recorded, and
+    its frame as it was finished."""
     out = tmp_path / "s"
-    grid = Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]})
-    Sweep(SCRIPTS / "leo.script", grid, out).run(client, progress=False)
-    expected = open_sweep(out).compute()
+    Sweep(SCRIPTS / "leo.script", Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]}), out).run(
+        client, progress=False
+    )
+    finished = open_sweep(out).compute()
     lines = (out / "manifest.jsonl").read_text().splitlines()
     del lines[next(i for i, line in enumerate(lines) if '"run_id":1' in line)]  # run 1 to redo
     (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    return out, finished
+
+
+def test_a_lost_snapshot_is_refused_before_any_run_and_restoring_it_resumes(
+    client, tmp_path: Path
+) -> None:
+    out, expected = run_1_to_redo(client, tmp_path)
     before = (out / "manifest.jsonl").read_bytes()
     frozen = out / "script" / "leo.script"
     kept = frozen.read_bytes()
@@ -171,12 +180,7 @@ def test_a_changed_snapshot_is_refused_before_any_run_and_verify_names_it(
     under other text than the manifest records, each recorded ok."""
     from gmat_sweep_dask import verify
 
-    out = tmp_path / "s"
-    grid = Grid({"Sat.SMA": [7000.0, 7100.0, 7200.0]})
-    Sweep(SCRIPTS / "leo.script", grid, out).run(client, progress=False)
-    lines = (out / "manifest.jsonl").read_text().splitlines()
-    del lines[next(i for i, line in enumerate(lines) if '"run_id":1' in line)]  # run 1 to redo
-    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    out, _ = run_1_to_redo(client, tmp_path)
     before = (out / "manifest.jsonl").read_bytes()
     frozen = out / "script" / "leo.script"
     kept = frozen.read_bytes()
