@@ -166,7 +166,7 @@ def test_numbers_json_cannot_hold_are_refused_before_a_cluster(example_script, t
                 example_script, perturb={"Sat.SMA": "normal:7100:5"}, n=2, seed=seed, out=out
             )
     for timeout in (10**400, "5", True, float("nan"), 0):
-        with pytest.raises(SpecError, match="needs a positive, finite number of seconds"):
+        with pytest.raises(SpecError, match="expected a positive, finite number of seconds"):
             sweep(example_script, grid={"Sat.SMA": [7000.0]}, out=out, timeout=timeout)
     assert not out.exists()
     command = [sys.executable, "-m", "gmat_sweep_dask", "monte-carlo", str(example_script)]

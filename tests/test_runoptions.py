@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLE
 
 from gmat_sweep_dask import SpecError, sweep
-from gmat_sweep_dask.execute.runoptions import checked_flag
+from gmat_sweep_dask.execute.runoptions import checked_flag, checked_timeout
 
 
 @pytest.mark.parametrize("value", ["no", "false", 0, 1, None, 1.0, [True]])
@@ -72,3 +72,13 @@ def test_a_path_that_is_not_utf8_is_refused_before_anything_starts(tmp_path: Pat
         assert result.stdout == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == [odd.name]
     assert sorted(p.name for p in odd.iterdir()) == ["leo.script"]
+
+
+def test_a_timeout_names_the_one_thing_wrong_with_it() -> None:
+    assert checked_timeout(60, True) == 60
+    with pytest.raises(SpecError, match=r"^timeout=nan: expected a positive, finite number"):
+        checked_timeout(float("nan"), False)  # not also "needs isolation"
+    with pytest.raises(SpecError) as refused:
+        checked_timeout(60, False)
+    assert "only with GMAT in its own process" in str(refused.value)
+    assert "positive, finite" not in str(refused.value)

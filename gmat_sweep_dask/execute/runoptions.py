@@ -24,12 +24,17 @@ def checked_timeout(timeout: Any, isolate: bool) -> float | None:
     if timeout is None:
         return None
     number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+    positive = False
     with contextlib.suppress(OverflowError):
-        if number and isolate and math.isfinite(timeout) and timeout > 0:
-            return timeout if timeout < 2**63 else float(timeout)  # JSON: 64-bit ints
-    raise SpecError(
-        f"timeout={timeout!r:.40}: needs a positive, finite number of seconds and isolate=True"
-    )
+        positive = number and math.isfinite(timeout) and timeout > 0
+    if not positive:
+        raise SpecError(f"timeout={timeout!r:.40}: expected a positive, finite number of seconds")
+    if not isolate:
+        raise SpecError(
+            f"timeout={timeout!r:.40}: a run can be timed out only with GMAT in its own "
+            "process (isolate=True, the default; --isolate, not --no-isolate)"
+        )
+    return timeout if timeout < 2**63 else float(timeout)  # JSON: 64-bit ints
 
 
 def checked_flag(name: str, value: Any) -> bool:
