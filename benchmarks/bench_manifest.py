@@ -1,4 +1,4 @@
-"""Peak memory and time of reading a large manifest: ``Manifest.load`` and ``show``.
+"""Peak memory and time of reading a large manifest: ``Manifest.load``, ``show``, ``runs_table``.
 
 Writes a sweep directory whose manifest records ``--runs`` ok runs (a real header: a
 1000 x N grid over the example script; entries shaped as workers write them, 256 runs
@@ -31,6 +31,7 @@ CASES = {
         "from gmat_sweep_dask.cli import main; main(['show', OUT, '--run', '7'], "
         "standalone_mode=False)"
     ),
+    "runs_table (show --where)": "from gmat_sweep_dask import runs_table; runs_table(OUT)",
 }
 
 

@@ -288,3 +288,13 @@ def test_full_can_keep_the_entries_a_function_picks(tmp_path: Path) -> None:
     write(path, [HEADER, *records, entry(2, worker="w")])  # run 2 ok at last: slim
     loaded = mf.Manifest.load(path, full=lambda e: e["status"] == "failed")
     assert [loaded.entries[r].get("worker") for r in range(3)] == ["w", None, None]
+
+
+def test_slim_entries_can_keep_the_fields_asked_for(tmp_path: Path) -> None:
+    """``runs_table`` needs every run's times and worker, not every run's overrides."""
+    path = tmp_path / "manifest.jsonl"
+    write(path, [HEADER, *(entry(r, worker=f"w{r}") for r in range(3))])
+    loaded = mf.Manifest.load(path, fields=("worker",))
+    assert [loaded.entries[r]["worker"] for r in range(3)] == ["w0", "w1", "w2"]
+    assert all(set(e) - set(mf.SLIM_FIELDS) == {"worker"} for e in loaded.entries.values())
+    assert "worker" not in mf.Manifest.load(path).entries[0] and not loaded.full

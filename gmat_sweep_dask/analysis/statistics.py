@@ -143,10 +143,10 @@ def runs_table(out: str | Path) -> pd.DataFrame:
     (UTC timestamps; NaT where the recorded text is not an ISO 8601 time).
     """
     sweep_dir = Path(out).expanduser()
-    manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST, full=True)
+    fields = ("status", "duration_s", "attempts", "worker", "error", "started", "ended")
+    manifest = mf.Manifest.load(sweep_dir / layout.MANIFEST, fields=fields)
     design = design_from_header(manifest.header["design"], sweep_dir.resolve(), manifest.run_count)
     table = design.block(0, manifest.run_count).copy()
-    fields = ("status", "duration_s", "attempts", "worker", "error", "started", "ended")
     recorded = pd.DataFrame.from_records(
         [{f: manifest.entries[i].get(f) for f in fields} for i in sorted(manifest.entries)],
         index=pd.Index(sorted(manifest.entries), name="run_id"),

@@ -20,7 +20,7 @@ modifies the file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,12 +99,14 @@ class Manifest:
         return PendingRuns.excluding(self.run_count, done)
 
     @classmethod
-    def load(cls, path: str | Path, *, full: Full = False) -> Manifest:
+    def load(cls, path: str | Path, *, full: Full = False, fields: Iterable[str] = ()) -> Manifest:
         """Parse ``path``; unreadable lines are skipped as lost, any other bad line raises.
 
         ``full`` keeps every field of every entry (overrides, timestamps, worker, log), or
         of the entries of the run ids it holds (``{7}``: ``show --run 7``), or of the
-        entries it returns True for (a function of the entry: the failed ones...).
+        entries it returns True for (a function of the entry: the failed ones...). The
+        other entries are slim; ``fields`` names entry fields they keep too (a table of
+        every run's ``started``/``ended`` needs those, not every run's overrides).
 
         Raises:
             SweepDirError: the file does not exist or is not a gmat-sweep-dask manifest.
@@ -121,7 +123,7 @@ class Manifest:
         with handle:
             lines = Lines(path, handle)
             header, first = _header(path, lines)
-            state = _Fold(path, header, full)
+            state = _Fold(path, header, full, fields)
             state.lost.extend(range(1, first))
             for number, raw in enumerate(lines, start=first + 1):
                 if raw.strip():
@@ -170,7 +172,9 @@ def _header(path: Path, lines: Lines) -> tuple[dict[str, Any], int]:
 class _Fold:
     """The header, entries and moves of the lines read so far."""
 
-    def __init__(self, path: Path, header: dict[str, Any], full: Full) -> None:
+    def __init__(
+        self, path: Path, header: dict[str, Any], full: Full, fields: Iterable[str] = ()
+    ) -> None:
         self.path, self.header, self.full = path, header, full is True
         ids = set() if isinstance(full, bool) or callable(full) else set(full)
         self.keep = full if callable(full) else (lambda record: record["run_id"] in ids)
@@ -178,7 +182,7 @@ class _Fold:
         self.entries: dict[int, dict[str, Any]] = {}
         self.moves: dict[str, str] = {}
         self.lost: list[int] = []
-        self.slim = Slimmer()
+        self.slim = Slimmer(fields)
 
     def fold_line(self, number: int, raw: bytes) -> None:
         """Apply one complete line; a line that is not JSON is noted as lost."""

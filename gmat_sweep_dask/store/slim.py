@@ -12,7 +12,7 @@ re-points a path for every run that names it anyway.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Entry fields kept in memory by default: what statuses, frames and compaction need.
@@ -21,14 +21,16 @@ _SHARED_STRINGS = {"ok": "ok", "failed": "failed"}
 
 
 class Slimmer:
-    """Makes slim entries, sharing equal ``outputs`` among those it made (one load)."""
+    """Makes slim entries, sharing equal ``outputs`` among those it made (one load); with
+    ``fields``, they keep those entry fields too (``started``, ``worker``...)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Iterable[str] = ()) -> None:
         self._outputs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._fields = tuple(dict.fromkeys((*SLIM_FIELDS, *fields)))
 
     def __call__(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """The slim form of ``entry`` (a checked run entry)."""
-        slim = {k: entry[k] for k in SLIM_FIELDS if k in entry}
+        slim = {k: entry[k] for k in self._fields if k in entry}
         status = slim.get("status")
         if isinstance(status, str):
             slim["status"] = _SHARED_STRINGS.get(status, status)
