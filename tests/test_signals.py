@@ -1,7 +1,9 @@
-"""Ctrl-C and SIGTERM through the CLI: quiet, exit 130 / 143, resume to the same frame."""
+"""Ctrl-C and SIGTERM through the CLI (and the API on an in-process client): quiet, exit
+130 / 143, resume to the same frame."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -213,3 +215,72 @@ def test_a_ctrl_c_while_the_command_line_loads_is_one_line_and_exit_130(
         ["gmat-sweep-dask: interrupted by SIGINT before the command started; nothing changed"],
     )
     assert not out.exists()
+
+
+IN_PROCESS_DRIVER = """
+import json, logging, sys
+from dask.distributed import Client
+from gmat_sweep_dask import sweep
+
+script, out, warm, values = sys.argv[1:]
+with Client(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0",
+            silence_logs=logging.CRITICAL) as client:
+    sweep(script, grid={"Sat.SMA": [7000.0]}, out=warm, client=client, progress=False)
+    print("first sweep done", flush=True)  # its warm engines were kept for the next
+    sweep(script, grid={"Sat.SMA": json.loads(values)}, out=out, client=client, progress=False)
+"""
+
+
+def test_ctrl_c_on_a_sweep_on_the_callers_in_process_client_stops_its_runs_at_once(
+    clean_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A notebook's ``Client(processes=False)``: its workers are threads of the driver.
+    Ctrl-C used to leave each worker's batch running on (a held run: forever; a long GMAT
+    run: minutes); now the sweep stops them as it does on its own LocalCluster, and
+    ``resume`` finishes it to the uninterrupted frame without redoing a recorded run."""
+    from conftest import SCRIPTS
+    from gmat_standin import Gate
+
+    out = tmp_path / "interrupted"
+    gate = Gate(tmp_path, free=4)  # the warm-up run and 3 more complete, then runs are held
+    _, values = parse_axis(GRID)
+    paths = [str(SCRIPTS / "leo.script"), str(out), str(tmp_path / "warm"), json.dumps(values)]
+    driver = subprocess.Popen(
+        [sys.executable, "-c", IN_PROCESS_DRIVER, *paths],
+        env=gate.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = Output(driver)
+    try:
+        wait_for_entries(out / "manifest.jsonl", 3)
+        gate.wait_for_runs(6)  # both workers hold a run at the closed gate
+        os.killpg(driver.pid, signal.SIGINT)
+        driver.wait(timeout=60)  # before: it waited for the gate, i.e. forever
+    finally:
+        gate.open()
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    said = output.after(0)
+    assert "first sweep done" in said, said
+    assert driver.returncode != 0 and "Interrupted: SIGINT" in said[-1], said
+    leftover = subprocess.run(["pgrep", "-s", str(driver.pid)], capture_output=True, text=True)
+    assert leftover.stdout == "", "engine hosts outlived their driver"
+
+    partial = Manifest.load(out / "manifest.jsonl", full=True)
+    done = {r: e["ended"] for r, e in partial.entries.items() if e["status"] == "ok"}
+    assert len(done) == 3 and "failed" not in partial.status_counts()  # cut short: not failed
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "2", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    final = Manifest.load(out / "manifest.jsonl", full=True)
+    assert final.status_counts() == {"ok": 24}
+    assert {r: final.entries[r]["ended"] for r in done} == done
+    resumed_frame = open_sweep(out).compute().sort_index(kind="stable")
+    pd.testing.assert_frame_equal(resumed_frame, clean_frame)

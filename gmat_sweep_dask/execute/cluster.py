@@ -12,7 +12,8 @@ driver checks the script (:func:`starts_local`). Without isolation they are proc
 A cluster started here
 is closed when the sweep ends and uses TLS with credentials made for it
 (:mod:`gmat_sweep_dask.execute.security`) unless insecure; a client the caller passed or
-created, or a scheduler it names, is used as it is and never closed.
+created, or a scheduler it names, is used as it is and never closed; if its workers are
+threads of this process, a stopped sweep stops the batches they run, as on its own cluster.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def connect(
     resources and how to reach the dashboard.
     """
     if client is not None:
-        yield client
+        with _stopped_with_the_sweep(client):
+            yield client
         return
     import dask.config
     from distributed import Client, LocalCluster
@@ -119,7 +121,8 @@ def connect(
         return
     active = _active_client()
     if active is not None:
-        yield active
+        with _stopped_with_the_sweep(active):
+            yield active
         return
     n_workers = local_workers(spec)
     kind = {"protocol": "tls://" if secure else "tcp://"} if threads else {"preload": _PRELOAD}
@@ -240,6 +243,21 @@ def _dashboard(client: Client, *, tunnel: bool = False) -> str:
         f"dashboard on {host} at http://127.0.0.1:{port}/status only; from your own machine: "
         f"ssh -N -L {port}:127.0.0.1:{port} {host}, then open http://localhost:{port}/status"
     )
+
+
+@contextmanager
+def _stopped_with_the_sweep(client: Client) -> Iterator[None]:
+    """Around a sweep on the caller's ``client``: if its workers are threads of this process
+    (``Client(processes=False)``), a stopped sweep stops the batches they still run, as a
+    sweep's own LocalCluster does (:mod:`~.inprocess`), rather than each running on."""
+    from distributed import LocalCluster
+
+    cluster = getattr(client, "cluster", None)
+    if not isinstance(cluster, LocalCluster) or cluster.processes:
+        yield
+        return
+    with inprocess.workers_in_this_process(kept=True):
+        yield
 
 
 def _active_client() -> Client | None:

@@ -61,17 +61,27 @@ def check() -> None:
 
 
 @contextmanager
-def workers_in_this_process() -> Iterator[None]:
+def workers_in_this_process(*, kept: bool = False) -> Iterator[None]:
     """Around the use of a cluster whose workers are threads of this process: on the way
     out, stop every batch still running (see the module docstring) before the cluster
-    closes."""
-    from gmat_sweep_dask.execute import isolation
-
+    closes. ``kept``: the caller's own cluster (``Client(processes=False)``), which outlives
+    the sweep: stopped only when the sweep is (Ctrl-C, an error); after a sweep that ended
+    no batch runs any more and the warm engines are kept for the next one."""
     _stop.clear()
     try:
         yield
-    finally:
-        _stop.set()
-        isolation.shutdown()
-        with _changed:
-            _changed.wait_for(lambda: _running == 0, timeout=STOP_WAIT_S)
+    except BaseException:
+        _stop_batches()
+        raise
+    if not kept:
+        _stop_batches()
+
+
+def _stop_batches() -> None:
+    """Declare the stop, end the engines' runs, and wait for the running batches to give up."""
+    from gmat_sweep_dask.execute import isolation
+
+    _stop.set()
+    isolation.shutdown()
+    with _changed:
+        _changed.wait_for(lambda: _running == 0, timeout=STOP_WAIT_S)
