@@ -32,8 +32,13 @@ def main() -> None:
     args = setup(__doc__, "archive_sweep")
     out = args.out / "sweep"
     grid = {"Sat.SMA": [7000, 7100, 7200], "Sat.ECC": [0.001, 0.01]}
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         original = sweep(LEO_SCRIPT, grid=grid, out=out, client=client, progress=False).compute()
     packed = archive(out, args.out / "sweep.zip")

@@ -42,8 +42,13 @@ def main() -> None:
     args = setup(__doc__, "compare_sweeps")
     changed = args.out / "leo_inc_plus_0.01.script"
     changed.write_text(LEO_SCRIPT.read_text().replace("Sat.INC = 28.5", "Sat.INC = 28.51"))
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         a = sweep(LEO_SCRIPT, grid=GRID, out=args.out / "a", client=client, progress=False)
         b = sweep(changed, grid=GRID, out=args.out / "b", client=client, progress=False)

@@ -51,8 +51,13 @@ GRID = {
 def main() -> None:
     runs = {"type": int, "default": 240, "help": "Monte Carlo runs (default: 240)"}
     args = setup(__doc__, "dispersion_plots", {"--runs": runs})
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         mc = monte_carlo(
             LEO_SCRIPT, n=args.runs, perturb=PERTURB, seed=3, out=args.out / "mc", client=client

@@ -50,8 +50,13 @@ PERTURB = {  # 1-sigma injection errors around the script's own values
 def main() -> None:
     runs = {"type": int, "default": 400, "help": "number of Monte Carlo runs (default: 400)"}
     args = setup(__doc__, "dispersion_report", {"--runs": runs})
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = monte_carlo(
             LEO_SCRIPT,

@@ -34,8 +34,13 @@ GRID = {"Sat.SMA": [6900.0, 7000.0, 7100.0], "Sat.ECC": [0.001, 0.01]}
 def main() -> None:
     args = setup(__doc__, "fused_reports")
     out = args.out / "sweep"
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         sweep(SCRIPT, grid=GRID, out=out, client=client, report="Orbit", progress=False)
 

@@ -47,8 +47,13 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def main() -> None:
     args = setup(__doc__, "large_sweep_bands", {"--runs": {"type": int, "default": 1500}})
 
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = monte_carlo(
             LEO_SCRIPT, n=args.runs, perturb=PERTURB, seed=SEED, out=args.out / "sweep",

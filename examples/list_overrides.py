@@ -37,8 +37,13 @@ def main() -> None:
     args = setup(__doc__, "list_overrides")
     out = args.out / "sweep"
     grid = {"EarthOnly.PointMasses": BODIES, "Orbit.Add": COLUMNS}
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = sweep(LEO_SCRIPT, grid=grid, out=out, client=client)
 

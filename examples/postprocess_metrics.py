@@ -35,8 +35,13 @@ GRID = {"Sat.SMA": [6800.0, 6900.0, 7000.0, 7100.0], "Sat.ECC": [0.001, 0.02, 0.
 def main() -> None:
     args = setup(__doc__, "postprocess_metrics")
     out = args.out / "sweep"
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = sweep(
             LEO_SCRIPT,

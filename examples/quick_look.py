@@ -32,8 +32,13 @@ from gmat_sweep_dask import per_run, sweep, sweep_path
 
 def main() -> None:
     setup(__doc__, "quick_look")
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = sweep(LEO_SCRIPT, grid={"Sat.SMA": [6900, 7000, 7100, 7200]}, client=client)
         where = sweep_path(frame)

@@ -44,8 +44,13 @@ def main() -> None:
     sobol_n = {"type": int, "default": 32, "help": "Sobol base samples (default: 32)"}
     morris_n = {"type": int, "default": 12, "help": "Morris trajectories (default: 12)"}
     args = setup(__doc__, "sensitivity", {"--sobol-n": sobol_n, "--morris-n": morris_n})
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = sobol(
             LEO_SCRIPT,

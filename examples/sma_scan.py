@@ -36,8 +36,13 @@ def main() -> None:
     args = setup(__doc__, "sma_scan")
 
     # Two single-threaded worker processes: GMAT runs one engine per process.
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         frame = sweep(LEO_SCRIPT, grid={"Sat.SMA": SMA_KM}, out=args.out / "sweep", client=client)
 

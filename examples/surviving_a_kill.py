@@ -109,8 +109,13 @@ def main() -> None:
     report("partial_rows", len(partial))
 
     # 4. Resume: only the runs not yet recorded ok are run.
+    # Workers as threads of this process: each sends its runs to a GMAT engine process.
     with Client(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as client:
         result = Sweep.from_manifest(killed).resume(client, progress=False)
         report("resume_ran", result.executed)
