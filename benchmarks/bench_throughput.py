@@ -12,6 +12,9 @@ engine-dominated one (stand-in with a 50 ms delay per run, N=100), both on one w
 * ``gs-joblib``     gmat-sweep 0.6.0 ``LocalJoblibPool(max_workers=2)``
 * ``dask-floor``    no sweep tool: plain Dask runs the same runs through gmat-run, one task
   per worker, and writes and reads back nothing (the floor any Dask-based tool has here)
+* ``proc-floor``    no Dask either: W warm plain processes (a ``ProcessPoolExecutor``) run
+  the same shares; its ``wall / ideal`` is what this machine's cores give two engines at
+  once (no orchestrator can do better than that here)
 
 Every tool is timed end to end as a user sees it: from the ``sweep()`` call until the
 results have been read once, the end-of-sweep work (our compaction) included. gmat-sweep's
@@ -19,6 +22,8 @@ results have been read once, the end-of-sweep work (our compaction) included. gm
 ``gsd*`` tools read once with ``.compute()`` (on the same client) inside the clock. ``t``
 is one warm run straight through gmat-run in one process (load, override, run, parse the
 report), the ideal wall time is ``N·t/W``; ``of ideal`` is the fraction of it reached.
+``steal`` is the share of CPU time the hypervisor gave to others during a tool's runs
+(``/proc/stat``; 0 on bare metal).
 
     python benchmarks/bench_throughput.py [--repeats 5] [--workers 2] [--direct]
 
@@ -34,11 +39,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from itertools import product
 from pathlib import Path
 
@@ -78,17 +86,35 @@ def floor_runs(script: Path, runs: list[dict]) -> int:
     return len(runs)
 
 
+def warm_process(script: str) -> None:
+    """``proc-floor``'s pool initializer: load GMAT with one run, as a warm worker has."""
+    os.environ.setdefault("GMAT_ROOT", str(STANDIN))
+    floor_runs(Path(script), [{}])
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the machine so far, from ``/proc/stat``."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 def grid(n: int, extra: dict) -> dict:
     return {"Sat.SMA": [7000.0 + 400.0 * i / max(n - 1, 1) for i in range(n)], **extra}
 
 
-def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: int) -> float:
+def run_tool(tool: str, client, script: Path, axes: dict, out: Path, workers: int, pools) -> float:
     """Wall seconds of one sweep with ``tool`` into a fresh ``out``."""
     start = time.perf_counter()
-    if tool == "dask-floor":
+    if tool.endswith("-floor"):
         runs = [dict(zip(axes, values, strict=True)) for values in product(*axes.values())]
         shares = [runs[i::workers] for i in range(workers)]
-        client.gather(client.map(floor_runs, [script] * workers, shares, pure=False))
+        if tool == "dask-floor":
+            client.gather(client.map(floor_runs, [script] * workers, shares, pure=False))
+        else:
+            list(pools(script).map(floor_runs, [script] * workers, shares))
     elif tool.startswith("gsd"):
         from gmat_sweep_dask import sweep
 
@@ -120,7 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
-    tools = "gsd,gsd-lazy,gsd+timeout,gsd-inproc,gs-dask,gs-joblib,dask-floor"
+    tools = "gsd,gsd-lazy,gsd+timeout,gsd-inproc,gs-dask,gs-joblib,dask-floor,proc-floor"
     parser.add_argument("--tools", default=tools)
     parser.add_argument(
         "--direct",
@@ -162,7 +188,23 @@ def main() -> None:
         ) as cluster,
         Client(cluster, direct_to_workers=args.direct or None) as client,
         tempfile.TemporaryDirectory() as tmp,
+        ExitStack() as stack,
     ):
+        warm_pools: dict[Path, ProcessPoolExecutor] = {}
+
+        def pools(script: Path) -> ProcessPoolExecutor:
+            """``proc-floor``'s warm processes for ``script`` (one pool per scenario)."""
+            if script not in warm_pools:
+                pool = ProcessPoolExecutor(
+                    args.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=warm_process,
+                    initargs=(str(script),),
+                )
+                warm_pools[script] = stack.enter_context(pool)
+                list(pool.map(time.sleep, [0.5] * args.workers))  # every process started
+            return warm_pools[script]
+
         for name, n, extra, script in scenarios:
             one = {k: v[0] for k, v in extra.items()}
             t = engine_time(script, {"Sat.SMA": 7100.0, **one})
@@ -176,25 +218,37 @@ def main() -> None:
                     grid(4, extra),
                     Path(tmp) / f"warm-{name}-{tool}",
                     args.workers,
+                    pools,
                 )
             walls: dict[str, list[float]] = {tool: [] for tool in tools}
+            steal = dict.fromkeys(tools, (0, 0))
             for rep in range(args.repeats):
                 order = tools[rep % len(tools) :] + tools[: rep % len(tools)]
                 for tool in order:
                     out = Path(tmp) / f"{name}-{tool}-{rep}"
-                    walls[tool].append(run_tool(tool, client, script, axes, out, args.workers))
+                    before = cpu_ticks()
+                    wall = run_tool(tool, client, script, axes, out, args.workers, pools)
+                    walls[tool].append(wall)
+                    after = cpu_ticks()
+                    steal[tool] = tuple(
+                        s + a - b for s, a, b in zip(steal[tool], after, before, strict=True)
+                    )
             load = os.getloadavg()[0]
             print(f"\n## {name}: N={n}, t={t * 1000:.1f} ms, ideal N·t/W={ideal:.3f} s")
             print(f"(1-min load average after: {load:.2f})")
-            print("| tool | median wall s | runs/s | wall / ideal | of ideal | runs/s vs gs-dask |")
-            print("|---|---|---|---|---|---|")
+            print(
+                "| tool | median wall s | runs/s | wall / ideal | of ideal | runs/s vs gs-dask "
+                "| steal |"
+            )
+            print("|---|---|---|---|---|---|---|")
             base = statistics.median(walls["gs-dask"]) if "gs-dask" in walls else None
             for tool in tools:
                 wall = statistics.median(walls[tool])
                 ratio = f"{base / wall:.2f}×" if base else "-"
+                stolen, total = steal[tool]
                 print(
                     f"| {tool} | {wall:.3f} | {n / wall:.1f} | {wall / ideal:.3f} | "
-                    f"{ideal / wall:.0%} | {ratio} |"
+                    f"{ideal / wall:.0%} | {ratio} | {stolen / max(total, 1):.1%} |"
                 )
             sys.stdout.flush()
 
