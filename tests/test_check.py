@@ -138,3 +138,22 @@ def test_values_that_do_not_fit_are_refused_in_one_line(tmp_path: Path) -> None:
     assert both.returncode == 2
     one_line_error(both, "give one of --grid, --samples or --perturb")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.gmat
+def test_check_writes_nothing_beside_the_script(engine_root, tmp_path: Path) -> None:
+    """A field written through the script text (a list) needs a copy of the script beside
+    it; check's run takes it from a copy of its own, as a sweep's runs do, so a script in a
+    read-only directory can be checked and the user's directory is never touched."""
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    script = folder / "leo.script"
+    script.write_bytes(EXAMPLE.read_bytes())
+    os.utime(folder, ns=(10**18, 10**18))  # any file made or removed in it would change this
+    result = run_check(
+        str(script), "--grid", "EarthOnly.PointMasses={Earth, Luna},{Earth}", cwd=tmp_path,
+        root=engine_root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "run 0 (EarthOnly.PointMasses={Earth, Luna}) ok in " in result.stdout, result.stdout
+    assert os.stat(folder).st_mtime_ns == 10**18 and os.listdir(folder) == ["leo.script"]

@@ -3,7 +3,8 @@ would set (their values in the script and their types), one mission run and time
 an estimate of the whole sweep on the chosen workers.
 
 :func:`check` answers in seconds (the GMAT start-up plus one run): it starts no cluster
-and writes no sweep directory. It uses the same engine host process as a worker does
+and writes no sweep directory; its run runs a copy of the script taken as a sweep's is,
+in a temporary directory. It uses the same engine host process as a worker does
 (:mod:`~gmat_sweep_dask.execute.isolation`) and the same checks as a sweep's start
 (:mod:`~gmat_sweep_dask.execute.preflight`), so what passes here passes there.
 """
@@ -11,7 +12,10 @@ and writes no sweep directory. It uses the same engine host process as a worker 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,9 +103,10 @@ def check(
         start_s = time.monotonic() - started
         assert answer is not None  # required: a missing GMAT raised
         overrides = design.overrides([0])[0] if design is not None else {}
-        (result,) = isolation.run_isolated(
-            str(path), [(0, overrides, None)], config.get("timeout", timeout)
-        )
+        with _snapshot(path) as copy:
+            (result,) = isolation.run_isolated(
+                str(copy), [(0, overrides, None)], config.get("timeout", timeout)
+            )
     finally:
         isolation.shutdown()
     failure = None
@@ -125,6 +130,17 @@ def check(
         },
         failure=failure,
     )
+
+
+@contextmanager
+def _snapshot(script: Path) -> Iterator[Path]:
+    """The main script of a copy of ``script`` and its includes in a temporary directory,
+    as a sweep's runs have in its directory: the run writes nothing beside the user's
+    files (a field written through the script text needs a copy beside the script)."""
+    from gmat_sweep_dask.store import snapshot
+
+    with tempfile.TemporaryDirectory(prefix="gmat-sweep-dask-check-") as tmp:
+        yield Path(tmp) / snapshot.take(script, Path(tmp))["path"]
 
 
 def _fields(design: Design, nominal: dict[str, Any]) -> list[FieldCheck]:
