@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import EXAMPLE, SCRIPTS
 from test_cli import one_line_error
 
-from gmat_sweep_dask import CheckReport, check
+from gmat_sweep_dask import CheckReport, check, open_sweep
 
 EXE = [sys.executable, "-m", "gmat_sweep_dask"]
 
@@ -69,24 +70,47 @@ def test_check_names_the_engine_lists_fields_runs_once_and_estimates(engine_root
 
 @pytest.mark.gmat
 def test_a_script_gmat_refuses_is_refused_with_gmat_s_own_reason(engine_root, tmp_path):
-    # GMAT R2026a refuses, while reading the script, an output file in a directory that does
-    # not exist; gmat-run only said "check the GMAT log file", a log no user can find.
-    missing = tmp_path / "no such directory"
+    # gmat-run only said "check the GMAT log file", a log no user can find.
     script = tmp_path / "elsewhere.script"
     text = EXAMPLE.read_text()
     assert "Orbit.Filename = 'orbit.txt'" in text
-    script.write_text(text.replace("'orbit.txt'", f"'{missing / 'orbit.txt'}'"))
-    line = 1 + text.splitlines().index("Orbit.Filename = 'orbit.txt'")
+    script.write_text(text.replace("'orbit.txt'", "'orbit.txt'\nNobody.SMA = 7000"))
+    line = 2 + text.splitlines().index("Orbit.Filename = 'orbit.txt'")
     result = run_check(str(script), "--grid", "Sat.SMA=7000,7100", cwd=tmp_path, root=engine_root)
     assert result.returncode == 2 and result.stdout == ""
     one_line_error(
         result,
-        f"elsewhere.script: GMAT could not parse '{script}': ",
-        f"Cannot open output REPORT_FILE '{missing / 'orbit.txt'}'",
+        f"elsewhere.script: GMAT could not parse '{script}': Interpreter Exception: ",
+        "Nobody",
         f"line {line}",
-        "create that directory, or give the file a plain name",
     )
-    assert "log file" not in result.stderr and not missing.exists()
+    assert "log file" not in result.stderr
+
+
+@pytest.mark.gmat
+def test_an_output_directory_that_exists_nowhere_here_is_no_obstacle(engine_root, tmp_path):
+    """A colleague's script writes its report to /home/them/results/orbit.txt: GMAT R2026a
+    refuses to read it here (no such directory). Every run writes its outputs into the
+    sweep directory anyway, so check and run go ahead, and nothing is made outside."""
+    missing = tmp_path / "no such directory"
+    script = tmp_path / "elsewhere.script"
+    script.write_text(EXAMPLE.read_text().replace("'orbit.txt'", f"'{missing / 'orbit.txt'}'"))
+    checked = run_check(str(script), "--grid", "Sat.SMA=7000,7100", cwd=tmp_path, root=engine_root)
+    assert checked.returncode == 0, checked.stderr
+    assert "run 0 (Sat.SMA=7000) ok in " in checked.stdout
+    env = {**os.environ, "GMAT_ROOT": str(engine_root)}
+    frames = {}
+    for name, source in (("elsewhere", script), ("plain", EXAMPLE)):
+        ran = subprocess.run(
+            [*EXE, "run", str(source), "--grid", "Sat.SMA=7000,7100", "--out", str(tmp_path / name),
+             "--workers", "1", "-q"],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        frames[name] = open_sweep(tmp_path / name).compute()
+    assert (frames["elsewhere"]["status"] == "ok").all() and len(frames["elsewhere"]) > 2
+    pd.testing.assert_frame_equal(frames["elsewhere"], frames["plain"])
+    assert not missing.exists()
 
 
 def test_check_in_python_is_the_same_report(tmp_path: Path) -> None:

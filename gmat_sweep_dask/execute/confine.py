@@ -25,10 +25,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.execute.scratch import is_scratch
+from gmat_sweep_dask.store.outputnames import confined_name, escapes
 
 #: GMAT's temporary directory during a run, inside the run's working directory.
 GMAT_TMP = ".gmat-tmp"
@@ -61,25 +62,11 @@ def confine_outputs(mission: Any) -> dict[str, str]:
             except Exception:  # this resource writes no file
                 continue
             if isinstance(declared, str) and declared and escapes(declared):
-                confined = f"{name}-{_file_name(declared)}"
+                confined = confined_name(name, declared)
                 with contextlib.suppress(Exception):
                     mission[dotted] = confined
                     changed[dotted] = confined
     return changed
-
-
-def escapes(name: str) -> bool:
-    """Whether an output file name is absolute or climbs out of its directory."""
-    for flavour in (PurePosixPath, PureWindowsPath):
-        path = flavour(name)
-        if path.is_absolute() or path.drive or ".." in path.parts:
-            return True
-    return name.startswith("~")
-
-
-def _file_name(name: str) -> str:
-    leaf = PureWindowsPath(name).name or "output"
-    return leaf.lstrip(".") or "output"
 
 
 @contextlib.contextmanager

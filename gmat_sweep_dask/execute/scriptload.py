@@ -6,6 +6,11 @@ refused script is therefore read once more with GMAT's log in a temporary file (
 that failure: a script that loads costs nothing extra), and the ``GmatLoadError`` raised
 names GMAT's first error and carries the whole log as ``log``, which a failed run records
 as its log tail.
+
+One refusal is not final: an output file (a ReportFile's, an EphemerisFile's) whose
+absolute or ``..`` path names a directory that does not exist here. Every run confines
+such a file into its own directory anyway (:mod:`.confine`), so the script is loaded
+again from a copy with those names confined in its text, as a sweep's runs run it.
 """
 
 from __future__ import annotations
@@ -41,9 +46,38 @@ def load_mission(script: str | Path, *, described: str | None = None) -> Any:
         log = _refusal_log(script)
         if log is None:  # GMAT itself did not start: nothing more to learn
             raise
+        if _missing_directory(log):
+            mission = _load_confined(Path(script))
+            if mission is not None:
+                return mission
         error = GmatLoadError(_message(script, described, log))
         error.log = log  # type: ignore[attr-defined]
         raise error from exc
+
+
+def _missing_directory(log: str) -> bool:
+    from gmat_sweep_dask.analysis.failures import gmat_error_line
+
+    said = gmat_error_line(log)
+    return said is not None and any(mark in said for mark in _MISSING_DIRECTORY)
+
+
+def _load_confined(script: Path) -> Any:
+    """``script`` loaded from a copy of it (and its includes) taken as a sweep takes its
+    own, which confines each escaping output file name in the text (the file's directory
+    exists nowhere here, so GMAT refused the script as written); None if GMAT refuses the
+    copy too. The copy is made in a temporary directory and removed."""
+    from gmat_run import Mission
+    from gmat_run.errors import GmatLoadError
+
+    from gmat_sweep_dask.errors import ScriptError
+    from gmat_sweep_dask.store import snapshot
+
+    with tempfile.TemporaryDirectory(prefix="gmat-sweep-dask-load-") as tmp:
+        try:
+            return Mission.load(Path(tmp) / snapshot.take(script, Path(tmp))["path"])
+        except (GmatLoadError, ScriptError, OSError):
+            return None
 
 
 def _refusal_log(script: str | Path) -> str | None:

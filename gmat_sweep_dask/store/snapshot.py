@@ -5,6 +5,8 @@ copied into ``<sweep>/script/``; the workers run that copy, so editing the user'
 while the sweep runs changes nothing. The main script keeps its name; included files
 below the script's directory keep their relative place, any other (absolute or ``..``)
 goes to ``script/_include/`` and the ``#Include`` line of the copy is rewritten to it.
+An output file name that would leave a run's directory (absolute, or with ``..``) is
+confined in the copy's text (:mod:`.outputnames`), so GMAT never looks for its directory.
 The header records, per copied file, where it came from and the canonical SHA-256 of
 its text, so :func:`drift` can say which of the user's files changed since, and that of
 the copy written, so :func:`damaged` can say which copies changed since.
@@ -24,6 +26,7 @@ from typing import Any
 
 from gmat_sweep_dask.errors import ScriptError
 from gmat_sweep_dask.store.durable import writing
+from gmat_sweep_dask.store.outputnames import confine_text, output_resources
 
 DIRECTORY = "script"
 _INCLUDE = re.compile(r"""^(\s*#include\s+)(['"]?)([^'";\r\n]+?)\2(\s*;?\s*)$""", re.I | re.M)
@@ -139,7 +142,8 @@ def header_drift(header: dict[str, Any], main: Path | None) -> list[str]:
 def _plan(main: Path, base: str) -> dict[Path, tuple[str, str, str]]:
     """Every file to copy: source → (sweep-relative target, its text, the text to write).
 
-    The text to write has its ``#Include`` lines pointed at the other copies.
+    The text to write has its ``#Include`` lines pointed at the other copies, and each
+    output file name that would leave a run's directory confined (:mod:`.outputnames`).
     """
     root = main.parent
     targets: dict[Path, str] = {main: f"{base}/{main.name}"}
@@ -156,6 +160,7 @@ def _plan(main: Path, base: str) -> dict[Path, tuple[str, str, str]]:
                 queue.append(include)
         texts[source] = text
     plan = {}
+    outputs = output_resources(texts.values())
     for source, text in texts.items():
         here = Path(targets[source]).parent
 
@@ -164,7 +169,7 @@ def _plan(main: Path, base: str) -> dict[Path, tuple[str, str, str]]:
             relative = os.path.relpath(target, here)
             return f"{match.group(1)}'{relative}'{match.group(4)}"
 
-        plan[source] = (targets[source], text, _INCLUDE.sub(relink, text))
+        plan[source] = (targets[source], text, confine_text(_INCLUDE.sub(relink, text), outputs))
     return plan
 
 
