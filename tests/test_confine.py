@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -115,3 +117,30 @@ def test_in_a_scratch_directory_the_private_one_is_left_for_the_worker_to_remove
         assert private.is_dir()
     finally:
         shutil.rmtree(scratch)
+
+
+@pytest.mark.gmat
+def test_an_output_file_set_to_a_directory_missing_here_is_confined_too(
+    engine_root: Path, tmp_path: Path
+) -> None:
+    """GMAT R2026a refuses an API write of a ReportFile's Filename whose directory does not
+    exist, so every run of ``--grid Orbit.Filename=/home/them/x.txt`` failed; the name is
+    confined before it is written, as it would have been after."""
+    from conftest import EXAMPLE
+
+    missing = tmp_path / "no such directory"
+    env = {**os.environ, "GMAT_ROOT": str(engine_root)}
+    frames = {}
+    for name, extra in (("moved", [f"Orbit.Filename={missing / 'x.txt'}"]), ("plain", [])):
+        grid = [token for value in ["Sat.SMA=7000,7100", *extra] for token in ("--grid", value)]
+        ran = subprocess.run(
+            [sys.executable, "-m", "gmat_sweep_dask", "run", str(EXAMPLE), *grid,
+             "--out", str(tmp_path / name), "--workers", "1", "--keep-raw", "-q"],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        frames[name] = open_sweep(tmp_path / name).compute()
+    assert (tmp_path / "moved" / "runs" / "1" / "Orbit-x.txt").is_file()
+    assert not missing.exists()
+    cols = ["Sat.X", "Sat.Y", "Sat.Z"]
+    pd.testing.assert_frame_equal(frames["moved"][cols], frames["plain"][cols])

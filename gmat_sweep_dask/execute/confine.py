@@ -44,9 +44,41 @@ def confine_outputs(mission: Any) -> dict[str, str]:
     Returns ``{"<resource>.<field>": "<new name>"}`` for each name changed. Resources
     without such a field (plots, views) are skipped.
     """
+    changed: dict[str, str] = {}
+    for dotted in _output_fields(mission):
+        try:
+            declared = mission[dotted]
+        except Exception:  # this resource writes no file
+            continue
+        if isinstance(declared, str) and declared and escapes(declared):
+            confined = confined_name(dotted.split(".", 1)[0], declared)
+            with contextlib.suppress(Exception):
+                mission[dotted] = confined
+                changed[dotted] = confined
+    return changed
+
+
+def confined_overrides(mission: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with each escaping output file name already confined, as
+    :func:`confine_outputs` would leave it: GMAT refuses the write of one whose directory
+    does not exist (``/home/them/results/orbit.txt``), though no run would write there."""
+    named = [k for k in overrides if k.endswith((".Filename", ".ReportFile"))]
+    if not named:
+        return overrides
+    outputs = set(_output_fields(mission))
+    confined = dict(overrides)
+    for dotted in named:
+        value = overrides[dotted]
+        if dotted in outputs and isinstance(value, str) and value and escapes(value):
+            confined[dotted] = confined_name(dotted.split(".", 1)[0], value)
+    return confined
+
+
+def _output_fields(mission: Any) -> Iterator[str]:
+    """``"<resource>.<field>"`` of each file-naming field of ``mission``'s output
+    resources (subscribers, event locators, solvers)."""
     gmat = mission.gmat
     moderator = gmat.Moderator.Instance()
-    changed: dict[str, str] = {}
     for enum, field in OUTPUT_FIELDS.items():
         type_id = getattr(gmat, enum, None)
         if type_id is None:
@@ -55,18 +87,7 @@ def confine_outputs(mission: Any) -> dict[str, str]:
             names = list(moderator.GetListOfObjects(type_id))
         except Exception:  # an engine without this list: nothing of this kind to confine
             continue
-        for name in names:
-            dotted = f"{name}.{field}"
-            try:
-                declared = mission[dotted]
-            except Exception:  # this resource writes no file
-                continue
-            if isinstance(declared, str) and declared and escapes(declared):
-                confined = confined_name(name, declared)
-                with contextlib.suppress(Exception):
-                    mission[dotted] = confined
-                    changed[dotted] = confined
-    return changed
+        yield from (f"{name}.{field}" for name in names)
 
 
 @contextlib.contextmanager

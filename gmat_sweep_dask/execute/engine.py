@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from gmat_sweep_dask import wording
-from gmat_sweep_dask.execute.confine import confine_outputs, private_temp_dir
+from gmat_sweep_dask.execute.confine import confine_outputs, confined_overrides, private_temp_dir
 from gmat_sweep_dask.execute.kept import check_kept
 from gmat_sweep_dask.execute.reportlayout import check_readable, report_names
 from gmat_sweep_dask.execute.scratch import scratch_dir
@@ -190,6 +190,7 @@ def _run(
     if mission is None or len(written) > len(lists):
         mission = _load(script, written)
     check_taken(mission, lists)
+    overrides = confined_overrides(mission, overrides)  # a Filename in no directory here
     for path, value in overrides.items():
         if path not in written:
             mission[path] = api_value(value, rules[path])

@@ -20,6 +20,7 @@ Earth is accepted; ``Cd`` and ``Cr`` are not checked.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -245,7 +246,37 @@ class Propagator(GmatObject):
         return super().SetField(field, value)
 
 
-class ReportFile(GmatObject):
+def output_directory_refusal(obj: GmatObject) -> str | None:
+    """GMAT R2026a's words when ``obj`` (a ReportFile or an EphemerisFile) names an
+    absolute output file whose directory does not exist, else None. R2026a checks it while
+    reading the script and on an API write of ``Filename`` alike."""
+    path = str(obj.get_value("Filename"))
+    if not os.path.isabs(path) or os.path.isdir(os.path.dirname(path)):
+        return None
+    if obj.TYPE_NAME == "ReportFile":
+        return f"Cannot open output REPORT_FILE '{path}'"
+    return (
+        f"Cannot resolve ephemeris output path '{path}'. "
+        "Select a filename in an existing directory."
+    )
+
+
+class _OutputFile(GmatObject):
+    """An output subscriber: an API write of a ``Filename`` in no directory is refused."""
+
+    def SetField(self, field: str | int, value: Any) -> bool | None:
+        if self._field_name(field) != "Filename":
+            return super().SetField(field, value)
+        before = self.get_value("Filename")
+        done = super().SetField(field, value)
+        refusal = output_directory_refusal(self)
+        if refusal is not None:
+            self.set_value("Filename", before)
+            raise APIException(refusal)
+        return done
+
+
+class ReportFile(_OutputFile):
     """A text report of parameters at every propagation step (GMAT's ReportFile)."""
 
     TYPE_NAME = "ReportFile"
@@ -271,7 +302,7 @@ class ReportFile(GmatObject):
         self._values["Filename"] = f"{name}.txt"
 
 
-class EphemerisFile(GmatObject):
+class EphemerisFile(_OutputFile):
     """A spacecraft ephemeris (the stand-in writes CCSDS-OEM only)."""
 
     TYPE_NAME = "EphemerisFile"

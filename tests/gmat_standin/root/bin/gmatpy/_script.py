@@ -16,13 +16,14 @@ assignments (``Sat.SMA = 7100``, ``V = 3``, ``V = W``), ``Maneuver Burn(Sat)`` a
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ._base import TEXT_TYPES, APIException, GmatObject
-from ._resources import GENERIC_TYPES, StringVar, Variable, create
+from ._resources import GENERIC_TYPES, StringVar, Variable, create, output_directory_refusal
+
+OUTPUT_FILES = ("ReportFile", "EphemerisFile")
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _IDENT_RE = re.compile(rf"^{_IDENT}$")
@@ -275,18 +276,10 @@ def assign(
 
 def _check_output_directory(lineno: int, obj: GmatObject) -> None:
     """GMAT R2026a refuses, while reading the script, an absolute output path whose
-    directory does not exist (with these words); the API write of a Filename is not checked."""
-    path = str(obj.get_value("Filename"))
-    if not os.path.isabs(path) or os.path.isdir(os.path.dirname(path)):
-        return
-    if obj.TYPE_NAME == "ReportFile":
-        raise ScriptError(lineno, f"Subscriber Exception: Cannot open output REPORT_FILE '{path}'")
-    if obj.TYPE_NAME == "EphemerisFile":
-        raise ScriptError(
-            lineno,
-            f"Subscriber Exception: Cannot resolve ephemeris output path '{path}'. "
-            "Select a filename in an existing directory.",
-        )
+    directory does not exist (as it does an API write of one)."""
+    refusal = output_directory_refusal(obj) if obj.TYPE_NAME in OUTPUT_FILES else None
+    if refusal is not None:
+        raise ScriptError(lineno, f"Subscriber Exception: {refusal}")
 
 
 def _propagate(lineno: int, stmt: str) -> Propagate:
