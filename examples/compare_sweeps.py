@@ -43,11 +43,13 @@ def main() -> None:
     changed = args.out / "leo_inc_plus_0.01.script"
     changed.write_text(LEO_SCRIPT.read_text().replace("Sat.INC = 28.5", "Sat.INC = 28.51"))
     # Workers as threads of this process: each sends its runs to a GMAT engine process.
+    # Their web pages (the dashboard, each worker's status) are for this machine only.
     with Client(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
     ) as client:
         a = sweep(LEO_SCRIPT, grid=GRID, out=args.out / "a", client=client, progress=False)

@@ -52,11 +52,13 @@ def main() -> None:
     runs = {"type": int, "default": 240, "help": "Monte Carlo runs (default: 240)"}
     args = setup(__doc__, "dispersion_plots", {"--runs": runs})
     # Workers as threads of this process: each sends its runs to a GMAT engine process.
+    # Their web pages (the dashboard, each worker's status) are for this machine only.
     with Client(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
     ) as client:
         mc = monte_carlo(

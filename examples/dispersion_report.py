@@ -51,11 +51,13 @@ def main() -> None:
     runs = {"type": int, "default": 400, "help": "number of Monte Carlo runs (default: 400)"}
     args = setup(__doc__, "dispersion_report", {"--runs": runs})
     # Workers as threads of this process: each sends its runs to a GMAT engine process.
+    # Their web pages (the dashboard, each worker's status) are for this machine only.
     with Client(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
     ) as client:
         frame = monte_carlo(

@@ -33,11 +33,13 @@ from gmat_sweep_dask import per_run, sweep, sweep_path
 def main() -> None:
     setup(__doc__, "quick_look")
     # Workers as threads of this process: each sends its runs to a GMAT engine process.
+    # Their web pages (the dashboard, each worker's status) are for this machine only.
     with Client(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
     ) as client:
         frame = sweep(LEO_SCRIPT, grid={"Sat.SMA": [6900, 7000, 7100, 7200]}, client=client)
