@@ -46,6 +46,7 @@ FIELD_WRITES: list[tuple[str, Any]] = [
     ("Sat.Cr", 3),
     ("Sat.DryMass", 0),
     ("Integrator.Type", "RungeKutta89"),
+    ("EarthMJ2000Eq.Origin", "Earth"),
 ]
 
 

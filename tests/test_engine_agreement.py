@@ -129,6 +129,17 @@ def test_a_propagator_type_goes_through_the_script_text_and_runs(engine_root) ->
     assert run["status"] == "ok", run["error"]
 
 
+def test_a_built_in_coordinate_system_refuses_every_value_even_its_own(engine_root) -> None:
+    # A CoordinateSystem's fields go through the script text, where GMAT refuses any
+    # assignment to a built-in one: each run of a sweep of EarthMJ2000Eq.Origin fails.
+    run = field_write(engine_root, "EarthMJ2000Eq.Origin", "Earth")
+    assert run["status"] == "failed"
+    assert (
+        "CoordinateSystem exception: Modifications to built-in coordinate system "
+        "EarthMJ2000Eq are not allowed." in run["error"]
+    ), run["error"]
+
+
 def test_a_run_that_fails_while_running_names_the_error_in_its_log_tail(engine_root) -> None:
     run = field_write(engine_root, "Sat.DryMass", 0)
     assert run["status"] == "failed"

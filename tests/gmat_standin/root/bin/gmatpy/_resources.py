@@ -526,5 +526,6 @@ def default_objects() -> dict[str, GmatObject]:
     ):
         cs = CoordinateSystem(name)
         cs.set_value("Axes", axes)
+        cs.built_in = True  # a script may not assign any of its fields (see _script.assign)
         out[name] = cs
     return out

@@ -255,7 +255,16 @@ def _target(lineno: int, target: str, objects: dict[str, GmatObject]) -> tuple[s
 def assign(
     obj: GmatObject, field_name: str, tok: Token, objects: dict[str, GmatObject], lineno: int
 ) -> None:
-    """Apply one script assignment to ``obj`` (adding a generic field if unknown)."""
+    """Apply one script assignment to ``obj`` (adding a generic field if unknown).
+
+    As GMAT R2026a, a built-in coordinate system refuses every assignment, even of the
+    value it holds."""
+    if getattr(obj, "built_in", False):
+        raise ScriptError(
+            lineno,
+            "CoordinateSystem exception: Modifications to built-in coordinate system "
+            f"{obj.GetName()} are not allowed.",
+        )
     spec = obj.spec(field_name)
     if spec is None:
         value = tok.value if tok.kind in ("num", "bool", "list", "str") else tok.raw
