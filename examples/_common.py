@@ -7,11 +7,14 @@ Not an example itself. Every example calls :func:`setup` first thing; it
   says so plainly. ``GMAT_ROOT`` is set in ``os.environ`` before any Dask worker starts,
   so the workers (and any subprocess) inherit it;
 * parses ``--out DIR`` (default: a fresh directory under ``./runs/``) and creates it.
+
+The examples' Dask client is :func:`local_client`.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from pathlib import Path
@@ -22,6 +25,30 @@ EXAMPLES = Path(__file__).resolve().parent
 REPO = EXAMPLES.parent
 LEO_SCRIPT = EXAMPLES / "leo.script"
 STANDIN_ROOT = REPO / "tests" / "gmat_standin" / "root"
+
+
+def local_client():
+    """The examples' Dask client: a LocalCluster of 2 workers that are threads of this
+    process, written out as you would write it::
+
+        Client(n_workers=2, threads_per_worker=1, processes=False,
+               dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
+
+    Each worker sends its runs to a GMAT engine process of its own, so threads isolate
+    GMAT as well as worker processes would, start faster and re-import nothing; the
+    cluster talks over ``inproc://`` and its web pages (the dashboard, each worker's
+    status) listen on this machine only (see docs/cluster.md and docs/security.md).
+    """
+    from dask.distributed import Client
+
+    return Client(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    )
 
 
 def use_gmat() -> bool:

@@ -18,12 +18,10 @@ It writes ``DIR/sweep.zip`` and prints its key numbers as ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import zipfile
 
-from _common import LEO_SCRIPT, report, report_equal, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, report_equal, setup
 
 from gmat_sweep_dask import archive, open_sweep, sweep
 
@@ -32,16 +30,7 @@ def main() -> None:
     args = setup(__doc__, "archive_sweep")
     out = args.out / "sweep"
     grid = {"Sat.SMA": [7000, 7100, 7200], "Sat.ECC": [0.001, 0.01]}
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         original = sweep(LEO_SCRIPT, grid=grid, out=out, client=client, progress=False).compute()
     packed = archive(out, args.out / "sweep.zip")
     with zipfile.ZipFile(packed) as listing:

@@ -19,11 +19,8 @@ It writes ``DIR/a/``, ``DIR/b/`` and the changed script, and prints ``key: value
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import per_run, sweep, sweep_diff
 
@@ -42,16 +39,7 @@ def main() -> None:
     args = setup(__doc__, "compare_sweeps")
     changed = args.out / "leo_inc_plus_0.01.script"
     changed.write_text(LEO_SCRIPT.read_text().replace("Sat.INC = 28.5", "Sat.INC = 28.51"))
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         a = sweep(LEO_SCRIPT, grid=GRID, out=args.out / "a", client=client, progress=False)
         b = sweep(changed, grid=GRID, out=args.out / "b", client=client, progress=False)
         diff = sweep_diff(a, b)  # lazy: nothing read yet

@@ -23,10 +23,7 @@ It writes ``DIR/mc/``, ``DIR/grid/`` and three PNGs, and prints ``key: value`` l
 
 from __future__ import annotations
 
-import logging
-
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import (
     around,
@@ -51,16 +48,7 @@ GRID = {
 def main() -> None:
     runs = {"type": int, "default": 240, "help": "Monte Carlo runs (default: 240)"}
     args = setup(__doc__, "dispersion_plots", {"--runs": runs})
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         mc = monte_carlo(
             LEO_SCRIPT, n=args.runs, perturb=PERTURB, seed=3, out=args.out / "mc", client=client
         )

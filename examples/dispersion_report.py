@@ -21,11 +21,8 @@ It writes ``DIR/sweep/`` and prints its key numbers as ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import (
     around,
@@ -50,16 +47,7 @@ PERTURB = {  # 1-sigma injection errors around the script's own values
 def main() -> None:
     runs = {"type": int, "default": 400, "help": "number of Monte Carlo runs (default: 400)"}
     args = setup(__doc__, "dispersion_report", {"--runs": runs})
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = monte_carlo(
             LEO_SCRIPT,
             n=args.runs,

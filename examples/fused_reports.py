@@ -19,11 +19,8 @@ It writes ``DIR/sweep/`` and prints ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-from _common import EXAMPLES, report, setup
-from dask.distributed import Client
+from _common import EXAMPLES, local_client, report, setup
 
 from gmat_sweep_dask import fused_reports, open_sweep, sweep
 
@@ -34,16 +31,7 @@ GRID = {"Sat.SMA": [6900.0, 7000.0, 7100.0], "Sat.ECC": [0.001, 0.01]}
 def main() -> None:
     args = setup(__doc__, "fused_reports")
     out = args.out / "sweep"
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         sweep(SCRIPT, grid=GRID, out=out, client=client, report="Orbit", progress=False)
 
     both = fused_reports(out, ["Orbit", "Ground"])  # lazy

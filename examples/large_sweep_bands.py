@@ -24,13 +24,10 @@ on two workers.
 
 from __future__ import annotations
 
-import logging
-
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pyarrow.parquet as pq
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import around, band_plot, bands, monte_carlo, time_scale
 
@@ -47,16 +44,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def main() -> None:
     args = setup(__doc__, "large_sweep_bands", {"--runs": {"type": int, "default": 1500}})
 
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = monte_carlo(
             LEO_SCRIPT, n=args.runs, perturb=PERTURB, seed=SEED, out=args.out / "sweep",
             client=client,

@@ -23,12 +23,9 @@ numbers as ``key: value`` lines. ``--runs N`` sets the size (default 500).
 
 from __future__ import annotations
 
-import logging
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 from matplotlib.patches import Ellipse
 
 from gmat_sweep_dask import around, monte_carlo, per_run
@@ -64,16 +61,7 @@ def main() -> None:
     runs = {"type": int, "default": 500, "help": "number of Monte Carlo runs (default: 500)"}
     args = setup(__doc__, "monte_carlo_dispersion", {"--runs": runs})
 
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = monte_carlo(
             LEO_SCRIPT,
             n=args.runs,

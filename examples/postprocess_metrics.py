@@ -21,10 +21,7 @@ It prints its key numbers as ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import Manifest, open_sweep, sweep
 
@@ -35,16 +32,7 @@ GRID = {"Sat.SMA": [6800.0, 6900.0, 7000.0, 7100.0], "Sat.ECC": [0.001, 0.02, 0.
 def main() -> None:
     args = setup(__doc__, "postprocess_metrics")
     out = args.out / "sweep"
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = sweep(
             LEO_SCRIPT,
             grid=GRID,

@@ -21,27 +21,16 @@ example's, and left empty: the sweep is temporary).
 from __future__ import annotations
 
 import gc
-import logging
 import time
 
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import per_run, sweep, sweep_path
 
 
 def main() -> None:
     setup(__doc__, "quick_look")
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = sweep(LEO_SCRIPT, grid={"Sat.SMA": [6900, 7000, 7100, 7200]}, client=client)
         where = sweep_path(frame)
         finals = per_run(frame, ["Sat.Earth.Altitude"], how=("last",))

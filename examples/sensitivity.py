@@ -25,10 +25,7 @@ It writes ``DIR/sobol/`` and ``DIR/morris/`` and prints ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import around, extend, morris, sensitivity, sobol
 
@@ -44,16 +41,7 @@ def main() -> None:
     sobol_n = {"type": int, "default": 32, "help": "Sobol base samples (default: 32)"}
     morris_n = {"type": int, "default": 12, "help": "Morris trajectories (default: 12)"}
     args = setup(__doc__, "sensitivity", {"--sobol-n": sobol_n, "--morris-n": morris_n})
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = sobol(
             LEO_SCRIPT,
             n=args.sobol_n,

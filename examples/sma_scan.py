@@ -3,7 +3,9 @@
 What it shows:
 
 * ``sweep(script, grid=..., out=...)``: one GMAT run per grid point, run on a Dask cluster
-  (here a local one with 2 worker processes), recorded in a sweep directory;
+  (here a local one whose 2 workers are threads of this process, each with a GMAT
+  engine process of its own: ``_common.local_client`` spells it out), recorded in a
+  sweep directory;
 * the lazy frame it returns: nothing is read until ``.compute()``, and then only the
   columns you select (here time, altitude and the swept SMA);
 * one line per run on an altitude-vs-time plot, coloured by the run's SMA.
@@ -20,12 +22,9 @@ numbers as ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import LEO_SCRIPT, report, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, setup
 
 from gmat_sweep_dask import sweep, time_scale
 
@@ -35,17 +34,8 @@ SMA_KM = np.linspace(6800.0, 7600.0, 50)  # 50 semi-major axes, 6800 km to 7600 
 def main() -> None:
     args = setup(__doc__, "sma_scan")
 
-    # Two single-threaded worker processes: GMAT runs one engine per process.
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    # Two workers, threads of this process, each feeding a GMAT engine process of its own.
+    with local_client() as client:
         frame = sweep(LEO_SCRIPT, grid={"Sat.SMA": SMA_KM}, out=args.out / "sweep", client=client)
 
     # The cluster is closed: reading results needs none. The frame is still lazy: pick the

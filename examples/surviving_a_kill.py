@@ -31,7 +31,6 @@ artificially: the engine does its normal work for every run.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -40,8 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import LEO_SCRIPT, report, report_equal, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, report_equal, setup
 
 from gmat_sweep_dask import Manifest, Sweep, open_sweep, runs_table, sweep
 
@@ -109,16 +107,7 @@ def main() -> None:
     report("partial_rows", len(partial))
 
     # 4. Resume: only the runs not yet recorded ok are run.
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         result = Sweep.from_manifest(killed).resume(client, progress=False)
         report("resume_ran", result.executed)
         # Batches that finished on the worker after the interrupt left commit records;

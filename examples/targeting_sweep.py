@@ -23,12 +23,10 @@ It writes ``DIR/sweep/`` and ``DIR/iterations.png`` and prints its key numbers a
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from _common import report, setup
-from dask.distributed import Client
+from _common import local_client, report, setup
 
 from gmat_sweep_dask import open_sweep, sweep
 
@@ -38,16 +36,7 @@ GUESSES = [0.0, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 3.0]  # km/s, first burn
 
 def main() -> None:
     args = setup(__doc__, "targeting_sweep")
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         sweep(SCRIPT, grid={"Guess.Value": GUESSES}, out=args.out / "sweep", client=client,
               report="Final")  # fmt: skip
     solver = open_sweep(args.out / "sweep", kind="solver").compute()

@@ -22,10 +22,7 @@ key numbers as ``key: value`` lines.
 
 from __future__ import annotations
 
-import logging
-
-from _common import LEO_SCRIPT, report, report_equal, setup
-from dask.distributed import Client
+from _common import LEO_SCRIPT, local_client, report, report_equal, setup
 
 from gmat_sweep_dask import Converged, around, convergence, convergence_plot, monte_carlo
 
@@ -43,16 +40,7 @@ def main() -> None:
     }
     args = setup(__doc__, "until_converged", {"--half-width": tolerance})
     rule = Converged(METRIC, half_width=args.half_width, max_runs=1000, batch=50)
-    # Workers as threads of this process: each sends its runs to a GMAT engine process.
-    # Their web pages (the dashboard, each worker's status) are for this machine only.
-    with Client(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as client:
+    with local_client() as client:
         frame = monte_carlo(
             LEO_SCRIPT,
             n=50,

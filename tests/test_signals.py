@@ -109,8 +109,14 @@ def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_f
 
     partial = Manifest.load(out / "manifest.jsonl", full=True)
     assert not partial.torn
+    assert_resumes_to(out, partial, 4, clean_frame)
+
+
+def assert_resumes_to(out: Path, partial: Manifest, ok: int, clean_frame: pd.DataFrame) -> None:
+    """``partial`` holds ``ok`` ok runs and none failed; ``resume`` finishes the sweep to
+    ``clean_frame`` without running any of them again."""
     done = {r: e["ended"] for r, e in partial.entries.items() if e["status"] == "ok"}
-    assert len(done) == 4
+    assert len(done) == ok and "failed" not in partial.status_counts()  # cut short: not failed
     resumed = subprocess.run(
         [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "2", "-q"],
         capture_output=True,
@@ -121,7 +127,6 @@ def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_f
     final = Manifest.load(out / "manifest.jsonl", full=True)
     assert final.status_counts() == {"ok": 24}
     assert {r: final.entries[r]["ended"] for r in done} == done  # nothing finished was redone
-
     resumed_frame = open_sweep(out).compute().sort_index(kind="stable")
     pd.testing.assert_frame_equal(resumed_frame, clean_frame)
 
@@ -269,18 +274,4 @@ def test_ctrl_c_on_a_sweep_on_the_callers_in_process_client_stops_its_runs_at_on
     leftover = subprocess.run(["pgrep", "-s", str(driver.pid)], capture_output=True, text=True)
     assert leftover.stdout == "", "engine hosts outlived their driver"
 
-    partial = Manifest.load(out / "manifest.jsonl", full=True)
-    done = {r: e["ended"] for r, e in partial.entries.items() if e["status"] == "ok"}
-    assert len(done) == 3 and "failed" not in partial.status_counts()  # cut short: not failed
-    resumed = subprocess.run(
-        [sys.executable, "-m", "gmat_sweep_dask", "resume", str(out), "--workers", "2", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    final = Manifest.load(out / "manifest.jsonl", full=True)
-    assert final.status_counts() == {"ok": 24}
-    assert {r: final.entries[r]["ended"] for r in done} == done
-    resumed_frame = open_sweep(out).compute().sort_index(kind="stable")
-    pd.testing.assert_frame_equal(resumed_frame, clean_frame)
+    assert_resumes_to(out, Manifest.load(out / "manifest.jsonl", full=True), 3, clean_frame)
