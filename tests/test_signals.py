@@ -40,6 +40,20 @@ class Output:
         return [line for when, line in self.lines if when > moment and line.strip()]
 
 
+def start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], Output]:
+    """``command`` started in a process group of its own, as a shell job is, its output
+    (stdout and stderr together) read as it comes."""
+    driver = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return driver, Output(driver)
+
+
 def wait_for_entries(manifest: Path, count: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,18 +90,13 @@ def test_an_interrupted_sweep_says_three_lines_at_most_and_resumes_to_the_same_f
     script = SCRIPTS / "leo.script"
     out = tmp_path / "interrupted"
     gate = Gate(tmp_path, free=4)  # four runs complete, the next ones are in flight at the signal
-    driver = subprocess.Popen(
+    driver, output = start(
         [
             *(sys.executable, "-m", "gmat_sweep_dask", "run", str(script)),
             *("--grid", GRID, "--out", str(out), "--workers", "2"),
         ],
-        env=gate.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, as a shell job has
+        gate.env(),
     )
-    output = Output(driver)
     try:
         wait_for_entries(out / "manifest.jsonl", 4)
         gate.wait_for_runs(6)  # both workers are in a run
@@ -142,15 +151,10 @@ def test_a_sweep_interrupted_before_it_recorded_anything_says_to_run_it_again(
     out = tmp_path / "early"
     command = [sys.executable, "-m", "gmat_sweep_dask", "run", str(EXAMPLE)]
     command += ["--grid", "Sat.SMA=7000,7100", "--out", str(out), "--workers", "1"]
-    driver = subprocess.Popen(
+    driver, output = start(
         command,
-        env={**os.environ, "GMAT_STANDIN_BOOT_DELAY": "120"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+        {**os.environ, "GMAT_STANDIN_BOOT_DELAY": "120"},
     )
-    output = Output(driver)
     try:
         deadline = time.monotonic() + 120
         while not (out / ".lock").exists() and time.monotonic() < deadline:
@@ -250,15 +254,10 @@ def test_ctrl_c_on_a_sweep_on_the_callers_in_process_client_stops_its_runs_at_on
     gate = Gate(tmp_path, free=4)  # the warm-up run and 3 more complete, then runs are held
     _, values = parse_axis(GRID)
     paths = [str(SCRIPTS / "leo.script"), str(out), str(tmp_path / "warm"), json.dumps(values)]
-    driver = subprocess.Popen(
+    driver, output = start(
         [sys.executable, "-c", IN_PROCESS_DRIVER, *paths],
-        env=gate.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+        gate.env(),
     )
-    output = Output(driver)
     try:
         wait_for_entries(out / "manifest.jsonl", 3)
         gate.wait_for_runs(6)  # both workers hold a run at the closed gate
