@@ -144,3 +144,36 @@ def test_an_output_file_set_to_a_directory_missing_here_is_confined_too(
     assert not missing.exists()
     cols = ["Sat.X", "Sat.Y", "Sat.Z"]
     pd.testing.assert_frame_equal(frames["moved"][cols], frames["plain"][cols])
+
+
+@pytest.mark.gmat
+def test_an_output_file_named_in_the_mission_sequence_is_refused_before_anything_runs(
+    engine_root: Path, tmp_path: Path
+) -> None:
+    """``Orbit.Filename = '/elsewhere/x.txt'`` after BeginMissionSequence: R2026a writes
+    that file while the run runs (each run the same one), where no confinement reaches;
+    a plain name lands in the process's current directory. Refused, naming the line."""
+    from conftest import EXAMPLE
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    text = EXAMPLE.read_text()
+    begin = text.index("BeginMissionSequence")
+    line = text[: text.index("\n", begin)].count("\n") + 2
+    script = tmp_path / "late.script"
+    script.write_text(
+        text.replace("BeginMissionSequence", f"BeginMissionSequence\nOrbit.Filename = "
+                     f"'{outside / 'late.txt'}';", 1)
+    )  # fmt: skip
+    env = {**os.environ, "GMAT_ROOT": str(engine_root)}
+    for command in (["check", str(script)], ["run", str(script), "--out", str(tmp_path / "s")]):
+        refused = subprocess.run(
+            [sys.executable, "-m", "gmat_sweep_dask", *command, "--grid", "Sat.SMA=7000,7100"],
+            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        said = refused.stderr.strip().splitlines()
+        assert len(said) == 1 and f"late.script, line {line}: Orbit.Filename = '" in said[0]
+        assert "outside the sweep directory" in said[0]
+    assert list(outside.iterdir()) == [] and not (tmp_path / "s").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.script", "outside"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gmat_sweep_dask.store import snapshot
-from gmat_sweep_dask.store.outputnames import confine_text, output_resources
+from gmat_sweep_dask.store.outputnames import confine_text, in_sequence, output_resources
 
 SCRIPT = """\
 Create Spacecraft Sat
@@ -50,3 +50,13 @@ def test_a_snapshot_confines_outputs_created_in_an_include_and_is_not_drift(
     assert snapshot.damaged(record, sweep) == []  # the copies are as written
     main.write_text(main.read_text().replace("o.txt", "p.txt"))
     assert snapshot.drift(record, None) == [f"{main} (changed)"]
+
+
+def test_any_output_file_named_in_the_mission_sequence_is_found() -> None:
+    sequence = (
+        "Orbit.Filename = 'plain.txt'\nReader.Filename = '/data/b.txt'\nGMAT Eph.Filename = x"
+    )
+    text = SCRIPT + sequence
+    found = in_sequence(text, output_resources([text]))
+    first = SCRIPT.count("\n") + 1  # the mission sequence's own Orbit line is the 10th
+    assert [n for n, _ in found] == [10, first, first + 2]  # an input file's is no output

@@ -25,7 +25,7 @@ from gmat_sweep_dask.errors import GmatMissingError, ScriptError, SweepDirError,
 from gmat_sweep_dask.execute import reportlayout
 from gmat_sweep_dask.execute.kept import number
 from gmat_sweep_dask.execute.runoptions import check_gmat_path
-from gmat_sweep_dask.store import layout
+from gmat_sweep_dask.store import layout, snapshot
 
 GET_GMAT = (
     "set GMAT_ROOT to a GMAT R2025a/R2026a install (the directory holding bin/gmatpy/ "
@@ -39,7 +39,7 @@ def resolve_script(path: str | Path) -> Path:
 
     Raises:
         ScriptError: it does not exist, is not a file, cannot be read, or its path is
-            not UTF-8 (GMAT cannot load it).
+            not UTF-8 (GMAT cannot load it); its mission sequence names an output file.
         UsageError: the temporary directory GMAT's runs work in is not UTF-8.
     """
     try:
@@ -54,6 +54,13 @@ def resolve_script(path: str | Path) -> Path:
         script.read_bytes()
     except OSError as exc:
         raise ScriptError(f"script {str(path)!r} cannot be read: {exc.strerror}") from exc
+    redirected = snapshot.outputs_redirected(script)
+    if redirected:
+        raise ScriptError(
+            f"{redirected[0]}: an output file named in the mission sequence is written "
+            "there while the run runs, outside the sweep directory; name it where the "
+            "resource is created, before BeginMissionSequence"
+        )
     return script.resolve()
 
 

@@ -64,6 +64,20 @@ def confine_text(text: str, outputs: set[str]) -> str:
     return "\n".join(lines)
 
 
+def in_sequence(text: str, outputs: set[str]) -> list[tuple[int, str]]:
+    """``(line number, line)`` of each assignment of a ``Filename`` of ``outputs`` after
+    ``BeginMissionSequence`` in ``text``. GMAT would write that output there while the run
+    runs, beyond the reach of any confinement: an absolute name where it says, a plain one
+    in the process's current directory."""
+    lines = text.split("\n")
+    start = len(_resources_section(text))
+    return [
+        (number, line)
+        for number, line in enumerate(lines[start:], start=start + 1)
+        if (found := _FILENAME.match(line)) and found[2] in outputs
+    ]
+
+
 def _resources_section(text: str) -> list[str]:
     """The lines of ``text`` before its ``BeginMissionSequence`` (all of an include's)."""
     lines = text.split("\n")

@@ -26,7 +26,7 @@ from typing import Any
 
 from gmat_sweep_dask.errors import ScriptError
 from gmat_sweep_dask.store.durable import writing
-from gmat_sweep_dask.store.outputnames import confine_text, output_resources
+from gmat_sweep_dask.store.outputnames import confine_text, in_sequence, output_resources
 
 DIRECTORY = "script"
 _INCLUDE = re.compile(r"""^(\s*#include\s+)(['"]?)([^'";\r\n]+?)\2(\s*;?\s*)$""", re.I | re.M)
@@ -78,6 +78,20 @@ def take(
             tmp.write_bytes(text.encode("utf-8", errors="surrogateescape"))
         files[target] = {"source": str(source), "sha256": _sha(original), "copy_sha256": _sha(text)}
     return {"path": plan[script.resolve()][0], "files": files}
+
+
+def outputs_redirected(script: Path) -> list[str]:
+    """``"<script>, line N: <line>"`` for each assignment of an output file name in the
+    mission sequence of ``script`` (:func:`~.outputnames.in_sequence`; the outputs created
+    in it or in its includes).
+
+    Raises:
+        ScriptError: an included file is missing or unreadable, or includes loop.
+    """
+    main = script.resolve()
+    texts = {source: text for source, (_, text, _) in _plan(main, DIRECTORY).items()}
+    found = in_sequence(texts[main], output_resources(texts.values()))
+    return [f"{main.name}, line {n}: {line.strip().rstrip(';')}" for n, line in found]
 
 
 def damaged(snapshot: dict[str, Any], sweep_dir: Path) -> list[str]:
