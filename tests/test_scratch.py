@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gmat_sweep_dask.execute import scratch
 
 
@@ -96,3 +98,30 @@ def test_stale_scratch_is_swept_from_memory_and_from_the_temporary_directory(
     (disk / name).mkdir()
     assert sorted(scratch.remove_stale()) == sorted([memory / name, disk / name])
     assert not any(memory.iterdir()) and not any(disk.iterdir())
+
+
+@pytest.mark.gmat
+def test_a_sweep_leaves_nothing_in_the_temporary_directory(engine_root: Path, tmp_path: Path):
+    """An engine process ends with ``os._exit``: what it made in its temporary directory
+    stayed there. R2026a's gmatpy makes a ``gmatpy-*`` directory in each (825 of them in
+    /tmp after a day's tests). Each engine host now has a temporary directory of its own,
+    removed once it is reaped."""
+    import subprocess
+    import sys
+
+    from conftest import EXAMPLE
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "GMAT_ROOT": str(engine_root), "TMPDIR": str(temp)}
+    for command in (
+        ["check", str(EXAMPLE), "--grid", "Sat.SMA=7000,7100"],
+        ["run", str(EXAMPLE), "--grid", "Sat.SMA=7000:7100:4", "--out", str(tmp_path / "s")],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "gmat_sweep_dask", *command],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        left = {path.name for path in temp.iterdir()} - {"dask-scratch-space"}  # Dask's own,
+        assert left == set(), command[0]  # one for every sweep, its workers' parts removed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
+
+from gmat_sweep_dask.execute import scratch
 
 REAP_S = 10.0
 """Longest wait for a killed or departing host process to be reaped."""
@@ -76,6 +79,7 @@ class EngineHost:
 
     def __init__(self) -> None:
         """Start the host process; raises ``OSError`` if it cannot be started."""
+        self.temp = scratch.engine_temp_dir()  # its TMPDIR, removed once it is reaped
         parent, child = socket.socketpair()
         blocked = _block_sigint()  # until the host ignores it: a Ctrl-C while Python
         try:  # starts there would print a KeyboardInterrupt traceback
@@ -89,9 +93,11 @@ class EngineHost:
                 ],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, "TMPDIR": str(self.temp)},
             )
         except BaseException:
             parent.close()
+            shutil.rmtree(self.temp, ignore_errors=True)
             raise
         finally:
             child.close()
@@ -168,6 +174,12 @@ class EngineHost:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(REAP_S)
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Remove the host's temporary directory once it has been reaped."""
+        if self.process.returncode is not None:
+            shutil.rmtree(self.temp, ignore_errors=True)
 
     def _close(self) -> None:
         with self._closing:  # Connection.close checks, then closes: not atomic on its own
@@ -217,6 +229,7 @@ class EngineHost:
         except subprocess.TimeoutExpired:  # it closed the socket but runs on
             self.kill()
             code = self.process.returncode
+        self._tidy()
         self._close()
         if self.stopped:
             return EngineLost(STOPPED)

@@ -7,7 +7,8 @@ system temporary directory. Creating, writing and removing a run's few small fil
 memory costs ~0.07 ms of CPU against ~0.6 ms on a disk mounted with ``discard``, per run,
 on the engine's critical path (``benchmarks/README.md``). The name
 records the owner (the process that created it, and its host):
-``gmat-sweep-dask-scratch.<pid>.<host>.run<run_id>.<random>``. A process killed mid-run
+``gmat-sweep-dask-scratch.<pid>.<host>.run<run_id>.<random>`` (``.engine.`` for an engine
+host's temporary directory, :func:`engine_temp_dir`). A process killed mid-run
 (a SIGKILLed worker) cannot remove its own; the first scratch directory a process creates
 therefore first removes every scratch directory of this host whose owner no longer runs.
 A directory of a live process (or of another user) is never touched.
@@ -24,7 +25,7 @@ import threading
 from pathlib import Path
 
 PREFIX = "gmat-sweep-dask-scratch."
-_NAME = re.compile(re.escape(PREFIX) + r"(?P<pid>\d+)\.(?P<host>.+)\.run\d+\.[^.]+")
+_NAME = re.compile(re.escape(PREFIX) + r"(?P<pid>\d+)\.(?P<host>.+)\.(?:run\d+|engine)\.[^.]+")
 MEMORY_ROOT = Path("/dev/shm")
 MEMORY_ROOM = 1 << 30
 """Free bytes ``/dev/shm`` needs to be chosen (a container's default 64 MiB is too little)."""
@@ -58,13 +59,26 @@ def scratch_dir(run_id: int) -> Path:
     The first call in a process removes stale scratch directories first
     (:func:`remove_stale`).
     """
+    return _fresh(f"run{run_id}")
+
+
+def engine_temp_dir() -> Path:
+    """A fresh, empty temporary directory for an engine host process (its ``TMPDIR``);
+    the caller removes it once the host is gone (the host ends with ``os._exit``, so
+    what it made there, such as gmatpy's start-up files, is never removed by itself).
+    Named as a scratch directory of this process, so a killed caller's is swept too."""
+    return _fresh("engine")
+
+
+def _fresh(kind: str) -> Path:
+    """A new scratch directory of ``kind``, stale ones removed first in a process."""
     if not _swept.is_set():
         with _sweeping:
             if not _swept.is_set():
                 remove_stale()
                 _swept.set()
     owner = f"{os.getpid()}.{socket.gethostname()}"
-    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{owner}.run{run_id}.", dir=scratch_root()))
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{owner}.{kind}.", dir=scratch_root()))
 
 
 def is_scratch(path: Path) -> bool:
