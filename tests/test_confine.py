@@ -14,7 +14,8 @@ import pytest
 from conftest import SCRIPTS
 
 from gmat_sweep_dask import open_sweep, sweep
-from gmat_sweep_dask.execute.confine import escapes, private_temp_dir
+from gmat_sweep_dask.execute.confine import private_temp_dir
+from gmat_sweep_dask.store.outputnames import escapes
 
 SMAS = [7000.0, 7200.0, 7400.0]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gmat_sweep_dask.execute.scratch import is_scratch
-from gmat_sweep_dask.store.outputnames import confined_name, escapes
+from gmat_sweep_dask.store.outputnames import confined
 
 #: GMAT's temporary directory during a run, inside the run's working directory.
 GMAT_TMP = ".gmat-tmp"
@@ -50,11 +50,11 @@ def confine_outputs(mission: Any) -> dict[str, str]:
             declared = mission[dotted]
         except Exception:  # this resource writes no file
             continue
-        if isinstance(declared, str) and declared and escapes(declared):
-            confined = confined_name(dotted.split(".", 1)[0], declared)
+        name = confined(dotted.split(".", 1)[0], declared)
+        if name is not None:
             with contextlib.suppress(Exception):
-                mission[dotted] = confined
-                changed[dotted] = confined
+                mission[dotted] = name
+                changed[dotted] = name
     return changed
 
 
@@ -66,12 +66,12 @@ def confined_overrides(mission: Any, overrides: dict[str, Any]) -> dict[str, Any
     if not named:
         return overrides
     outputs = set(_output_fields(mission))
-    confined = dict(overrides)
+    written = dict(overrides)
     for dotted in named:
-        value = overrides[dotted]
-        if dotted in outputs and isinstance(value, str) and value and escapes(value):
-            confined[dotted] = confined_name(dotted.split(".", 1)[0], value)
-    return confined
+        name = confined(dotted.split(".", 1)[0], overrides[dotted])
+        if dotted in outputs and name is not None:
+            written[dotted] = name
+    return written
 
 
 def _output_fields(mission: Any) -> Iterator[str]:

@@ -46,7 +46,9 @@ def load_mission(script: str | Path, *, described: str | None = None) -> Any:
         log = _refusal_log(script)
         if log is None:  # GMAT itself did not start: nothing more to learn
             raise
-        if _missing_directory(log):
+        from gmat_sweep_dask.analysis.failures import gmat_error_line
+
+        if _missing_directory(gmat_error_line(log)):
             mission = _load_confined(Path(script))
             if mission is not None:
                 return mission
@@ -55,10 +57,8 @@ def load_mission(script: str | Path, *, described: str | None = None) -> Any:
         raise error from exc
 
 
-def _missing_directory(log: str) -> bool:
-    from gmat_sweep_dask.analysis.failures import gmat_error_line
-
-    said = gmat_error_line(log)
+def _missing_directory(said: str | None) -> bool:
+    """Whether GMAT's error line ``said`` refuses an output file whose directory is missing."""
     return said is not None and any(mark in said for mark in _MISSING_DIRECTORY)
 
 
@@ -73,11 +73,11 @@ def _load_confined(script: Path) -> Any:
     from gmat_sweep_dask.errors import ScriptError
     from gmat_sweep_dask.store import snapshot
 
-    with tempfile.TemporaryDirectory(prefix="gmat-sweep-dask-load-") as tmp:
-        try:
-            return Mission.load(Path(tmp) / snapshot.take(script, Path(tmp))["path"])
-        except (GmatLoadError, ScriptError, OSError):
-            return None
+    try:
+        with snapshot.temporary(script) as copy:
+            return Mission.load(copy)
+    except (GmatLoadError, ScriptError, OSError):
+        return None
 
 
 def _refusal_log(script: str | Path) -> str | None:
@@ -110,5 +110,5 @@ def _message(script: str | Path, described: str | None, log: str) -> str:
     said = gmat_error_line(log)
     if said is None:
         return f"GMAT could not parse {name} (GMAT logged no error line)"
-    hint = _OUTPUT_HINT if any(mark in said for mark in _MISSING_DIRECTORY) else ""
+    hint = _OUTPUT_HINT if _missing_directory(said) else ""
     return f"GMAT could not parse {name}: {said}{hint}"

@@ -12,10 +12,7 @@ in a temporary directory. It uses the same engine host process as a worker does
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from gmat_sweep_dask import config
 from gmat_sweep_dask.design import Design, Grid
 from gmat_sweep_dask.execute import isolation, preflight
 from gmat_sweep_dask.execute.trial_report import render_html, render_text
+from gmat_sweep_dask.store import snapshot
 
 SUMMARY_RUNS = 10_000
 """Runs of a non-grid design read to summarise the values it sets."""
@@ -103,7 +101,7 @@ def check(
         start_s = time.monotonic() - started
         assert answer is not None  # required: a missing GMAT raised
         overrides = design.overrides([0])[0] if design is not None else {}
-        with _snapshot(path) as copy:
+        with snapshot.temporary(path) as copy:
             (result,) = isolation.run_isolated(
                 str(copy), [(0, overrides, None)], config.get("timeout", timeout)
             )
@@ -130,17 +128,6 @@ def check(
         },
         failure=failure,
     )
-
-
-@contextmanager
-def _snapshot(script: Path) -> Iterator[Path]:
-    """The main script of a copy of ``script`` and its includes in a temporary directory,
-    as a sweep's runs have in its directory: the run writes nothing beside the user's
-    files (a field written through the script text needs a copy beside the script)."""
-    from gmat_sweep_dask.store import snapshot
-
-    with tempfile.TemporaryDirectory(prefix="gmat-sweep-dask-check-") as tmp:
-        yield Path(tmp) / snapshot.take(script, Path(tmp))["path"]
 
 
 def _fields(design: Design, nominal: dict[str, Any]) -> list[FieldCheck]:

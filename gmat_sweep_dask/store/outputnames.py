@@ -41,6 +41,14 @@ def confined_name(resource: str, declared: str) -> str:
     return f"{resource}-{leaf}"
 
 
+def confined(resource: str, declared: object) -> str | None:
+    """The name an output file name ``declared`` of ``resource`` becomes, if it escapes
+    (:func:`confined_name`); None for any other value (relative, empty, not text)."""
+    if isinstance(declared, str) and declared and escapes(declared):
+        return confined_name(resource, declared)
+    return None
+
+
 def output_resources(texts: Iterable[str]) -> set[str]:
     """Names of the resources the script ``texts`` (a script and its includes) create as
     one of :data:`OUTPUT_TYPES`."""
@@ -59,8 +67,8 @@ def confine_text(text: str, outputs: set[str]) -> str:
     lines = text.split("\n")
     for index, line in enumerate(_resources_section(text)):
         found = _FILENAME.match(line)
-        if found and found[2] in outputs and found[4] and escapes(found[4]):
-            lines[index] = f"{found[1]}'{confined_name(found[2], found[4])}'{found[5]}"
+        if found and found[2] in outputs and (name := confined(found[2], found[4])):
+            lines[index] = f"{found[1]}'{name}'{found[5]}"
     return "\n".join(lines)
 
 

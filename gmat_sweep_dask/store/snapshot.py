@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,19 @@ def take(
             tmp.write_bytes(text.encode("utf-8", errors="surrogateescape"))
         files[target] = {"source": str(source), "sha256": _sha(original), "copy_sha256": _sha(text)}
     return {"path": plan[script.resolve()][0], "files": files}
+
+
+@contextmanager
+def temporary(script: Path) -> Iterator[Path]:
+    """The main script of a copy of ``script`` and its includes, taken as :func:`take`
+    takes a sweep's, in a temporary directory removed afterwards: for reading or running
+    the script outside a sweep without writing anything beside the user's files.
+
+    Raises:
+        ScriptError: an included file is missing or unreadable, or includes loop.
+    """
+    with tempfile.TemporaryDirectory(prefix="gmat-sweep-dask-script-") as tmp:
+        yield Path(tmp) / take(script, Path(tmp))["path"]
 
 
 def outputs_redirected(script: Path) -> list[str]:
